@@ -1,0 +1,3 @@
+"""derive: step-by-step, numerically checked derivations for deep-learning courses."""
+
+from __future__ import annotations

@@ -1,0 +1,90 @@
+"""Every error derive raises for bad input.
+
+The command line turns each of these into click's ``Error: ...`` line; no traceback reaches
+the user. ``location`` (file, line, column) is filled in where the input has one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in the user's input something is: a file (or ``<string>``), a 1-based line and column."""
+
+    source: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.source]
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.column is not None:
+            parts.append(f"column {self.column}")
+        return ", ".join(parts)
+
+
+class DeriveError(Exception):
+    """Base class: something about the user's input or environment that derive cannot handle."""
+
+    def __init__(self, message: str, *, location: Location | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        if self.location is None:
+            return self.message
+        return f"{self.location}: {self.message}"
+
+    def at(self, location: Location) -> DeriveError:
+        """Return the same error placed at ``location`` unless it already has one."""
+        if self.location is None:
+            self.location = location
+        return self
+
+
+class InputFileError(DeriveError):
+    """The file cannot be read, is not valid YAML, or lacks a required key or has a wrong type."""
+
+
+class ExpressionSyntaxError(DeriveError):
+    """An equation or expression string does not follow the grammar (shows the offending column)."""
+
+
+class UnknownSymbolError(DeriveError):
+    """An expression uses a name that is neither given nor defined by an earlier equation."""
+
+
+class UnknownFunctionError(DeriveError):
+    """An expression calls a function derive does not know (the message lists the known ones)."""
+
+
+class RedefinitionError(DeriveError):
+    """An equation defines a name that is already given or already defined."""
+
+
+class CycleError(DeriveError):
+    """An equation uses its own result, directly or through a later equation."""
+
+
+class ShapeError(DeriveError):
+    """Operands' shapes do not fit (the message names the equation and both shapes)."""
+
+
+class UnsupportedError(DeriveError):
+    """The input is well formed but uses something the engine cannot differentiate or render."""
+
+
+class VerificationError(DeriveError):
+    """A derived answer disagrees with finite differences: derive refuses to write a wrong key."""
+
+
+class RenderError(DeriveError):
+    """A document could not be produced (e.g. LaTeX failed; the message holds the log's error lines)."""
+
+
+class ToolMissingError(DeriveError):
+    """An external program (latexmk, pdflatex) is needed but not installed."""

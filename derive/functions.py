@@ -1,0 +1,127 @@
+"""The activation functions derive knows: one table, each entry with its derivative beside it.
+
+Scalars use the sympy function directly (``sympy.diff`` calls ``fdiff``); vectors and matrices
+use ``ElementwiseApplyFunction`` and the textbook elementwise derivative from ``ACTIVATIONS``.
+Adding an activation means one entry here plus one test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.hadamard import HadamardProduct
+
+
+class sigmoid(sp.Function):  # noqa: N801 - sympy function classes are lower case
+    """The logistic function σ(x) = 1 / (1 + e^{-x})."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        # σ'(x) = σ(x)(1 − σ(x))
+        (x,) = self.args
+        return sigmoid(x) * (1 - sigmoid(x))
+
+    def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: object) -> sp.Expr:
+        return 1 / (1 + sp.exp(-x))
+
+
+class relu(sp.Function):  # noqa: N801
+    """The rectifier max(0, x); its derivative is the indicator of x > 0 (Heaviside)."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        (x,) = self.args
+        return sp.Heaviside(x)
+
+    def _eval_rewrite_as_Max(self, x: sp.Expr, **kwargs: object) -> sp.Expr:
+        return sp.Max(0, x)
+
+
+class softplus(sp.Function):  # noqa: N801
+    """softplus(x) = log(1 + e^x); its derivative is σ(x)."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        (x,) = self.args
+        return sigmoid(x)
+
+    def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: object) -> sp.Expr:
+        return sp.log(1 + sp.exp(x))
+
+
+def elementwise(function: sp.FunctionClass | sp.Lambda, argument: sp.MatrixExpr) -> sp.MatrixExpr:
+    """``function`` applied entry by entry to a vector or matrix expression."""
+    return ElementwiseApplyFunction(function, argument)
+
+
+def _ones_like(argument: sp.MatrixExpr) -> sp.MatrixExpr:
+    return sp.OneMatrix(*argument.shape)
+
+
+def _sigmoid_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
+    # σ'(X) = σ(X) ⊙ (1 − σ(X))
+    return HadamardProduct(elementwise(sigmoid, x), _ones_like(x) - elementwise(sigmoid, x))
+
+
+def _tanh_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
+    # tanh'(X) = 1 − tanh(X) ⊙ tanh(X)
+    return _ones_like(x) - HadamardProduct(elementwise(sp.tanh, x), elementwise(sp.tanh, x))
+
+
+def _relu_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
+    # relu'(X) = 1[X > 0]
+    return elementwise(sp.Heaviside, x)
+
+
+def _softplus_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
+    # softplus'(X) = σ(X)
+    return elementwise(sigmoid, x)
+
+
+def _exp_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
+    # exp'(X) = exp(X)
+    return elementwise(sp.exp, x)
+
+
+def _log_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
+    # log'(X) = 1 ⊘ X
+    d = sp.Dummy("d")
+    return elementwise(sp.Lambda(d, 1 / d), x)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A function usable in equations: its sympy function and its elementwise derivative."""
+
+    name: str
+    function: sp.FunctionClass
+    elementwise_derivative: Callable[[sp.MatrixExpr], sp.MatrixExpr]
+    textbook_derivative: str  # the rule as a solution key states it, in LaTeX
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        Activation("sigmoid", sigmoid, _sigmoid_prime, r"\sigma'(x) = \sigma(x)\,(1 - \sigma(x))"),
+        Activation("tanh", sp.tanh, _tanh_prime, r"\tanh'(x) = 1 - \tanh^2(x)"),
+        Activation("relu", relu, _relu_prime, r"\operatorname{relu}'(x) = \mathbb{1}[x > 0]"),
+        Activation("softplus", softplus, _softplus_prime, r"\operatorname{softplus}'(x) = \sigma(x)"),
+        Activation("exp", sp.exp, _exp_prime, r"\exp'(x) = \exp(x)"),
+        Activation("log", sp.log, _log_prime, r"\log'(x) = 1/x"),
+    )
+}
+
+# Names a test or a JSON consumer needs to rebuild an answer from its srepr string.
+SREPR_NAMESPACE: dict[str, object] = {
+    "sigmoid": sigmoid,
+    "relu": relu,
+    "softplus": softplus,
+}
+
+
+def activation_for(function: object) -> Activation | None:
+    """The table entry whose sympy function is ``function``, if any."""
+    for activation in ACTIVATIONS.values():
+        if activation.function is function:
+            return activation
+    return None
