@@ -1,0 +1,363 @@
+# ruff: noqa: N802 - sympy dispatches on _print_<ClassName> method names
+"""LaTeX for derive's expressions, written the way a solution key writes them.
+
+``DeriveLatexPrinter`` is a sympy ``LatexPrinter`` with one ``_print_<ClassName>`` method per
+construct that needs a textbook look: subscripted names (``W1`` → W_1), adjoints
+(``delta_s`` → δ_s), σ and the other activations, ⊙, ᵀ, 1×1 traces printed as scalars, and
+entries of vectors and matrices (``x_i``, ``W_ij``, ``δ_{s,i}``). ``tex`` is the one entry point
+the templates use.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy.matrices.expressions.hadamard import HadamardProduct
+from sympy.matrices.expressions.kronecker import KroneckerProduct
+from sympy.printing.latex import LatexPrinter, translate
+
+from derive.functions import relu, sigmoid, softplus
+
+ADJOINT_PREFIX = "delta_"  # the engine names the adjoint of v "delta_v"
+
+# How known functions are named; arguments follow in parentheses.
+FUNCTION_TEX: dict[type, str] = {
+    sigmoid: r"\sigma",
+    relu: r"\operatorname{relu}",
+    softplus: r"\operatorname{softplus}",
+    sp.tanh: r"\tanh",
+    sp.log: r"\log",
+    sp.sin: r"\sin",
+    sp.cos: r"\cos",
+}
+
+# Subscripts that are accents: y_hat → ŷ.
+ACCENTS: dict[str, str] = {"hat": r"\hat", "bar": r"\bar", "tilde": r"\tilde", "dot": r"\dot"}
+
+# Parenthesised content containing any of these is tall: keep \left( … \right) around it.
+_TALL = (r"\frac", r"\sum", r"\prod", r"\int", r"\begin", r"\binom", r"\sqrt", r"\left")
+
+_LETTERS_THEN_DIGITS = re.compile(r"([A-Za-z]+?)(\d+)")
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*")
+
+# Factors that need parentheses when they sit next to ⊙, ᵀ or a matrix product.
+_COMPOUND = (sp.MatAdd, sp.MatMul, HadamardProduct, KroneckerProduct, sp.Add, sp.Mul)
+
+
+def latex_name(name: str) -> str:
+    """A name as a textbook writes it: W1 → W_{1}, y_pred → y_{pred}, delta_W1 → δ_{W_1}."""
+    if name.startswith(ADJOINT_PREFIX) and len(name) > len(ADJOINT_PREFIX):
+        return rf"\delta_{{{latex_name(name[len(ADJOINT_PREFIX) :])}}}"
+    if not _IDENTIFIER.fullmatch(name):
+        return LatexPrinter()._deal_with_super_sub(name)
+    base, *subscripts = name.split("_")
+    split = _LETTERS_THEN_DIGITS.fullmatch(base)
+    if split:
+        base = split.group(1)
+        subscripts.insert(0, split.group(2))
+    base_tex = translate(base)
+    if base_tex == base and len(base) > 1:
+        base_tex = rf"\mathit{{{base}}}"  # a multi-letter name is one name, not a product
+    if subscripts and subscripts[0] in ACCENTS:
+        base_tex = rf"{ACCENTS[subscripts.pop(0)]}{{{base_tex}}}"
+    if not subscripts:
+        return base_tex
+    return rf"{base_tex}_{{{','.join(translate(s) for s in subscripts)}}}"
+
+
+def _is_adjoint(name: str) -> bool:
+    return name.startswith(ADJOINT_PREFIX) and len(name) > len(ADJOINT_PREFIX)
+
+
+def _is_scalar_trace(expr: sp.Basic) -> bool:
+    return isinstance(expr, sp.Trace) and expr.arg.shape == (1, 1)
+
+
+def _soften_parens(latex: str) -> str:
+    r"""Replace ``\left( … \right)`` by plain parentheses unless the content is tall.
+
+    sympy writes ``\left(`` everywhere; around a single line of symbols it only adds space.
+    """
+    out: list[str] = []
+    stack: list[int] = []  # indices in ``out`` of the pending "\left(" pieces
+    i = 0
+    while i < len(latex):
+        if latex.startswith(r"\left(", i):
+            stack.append(len(out))
+            out.append(r"\left(")
+            i += len(r"\left(")
+        elif latex.startswith(r"\right)", i) and stack:
+            opened = stack.pop()
+            inner = "".join(out[opened + 1 :])
+            if not any(mark in inner for mark in _TALL):
+                out[opened] = "("
+                out.append(")")
+            else:
+                out.append(r"\right)")
+            i += len(r"\right)")
+        else:
+            out.append(latex[i])
+            i += 1
+    return "".join(out)
+
+
+class DeriveLatexPrinter(LatexPrinter):
+    """sympy's LaTeX printer with a deep-learning textbook's notation."""
+
+    printmethod = "_derive_latex"
+
+    def doprint(self, expr: Any) -> str:
+        return _soften_parens(super().doprint(expr))
+
+    # --- names -------------------------------------------------------------------------------
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        name = self._settings["symbol_names"].get(expr)
+        if name is not None:
+            return name
+        return latex_name(expr.name)
+
+    def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
+        return latex_name(expr.name)
+
+    def _print_MatrixElement(self, expr: sp.matrices.expressions.matexpr.MatrixElement) -> str:
+        """x[i, 0] → x_{i}; W[i, j] → W_{ij}; W1[i, j] → (W_{1})_{ij}; delta_s[i, 0] → δ_{s,i}."""
+        parent = expr.parent
+        rows, cols = parent.shape
+        if rows == 1 and cols == 1:
+            return self._print(parent)
+        indices = [expr.i] if cols == 1 else [expr.j] if rows == 1 else [expr.i, expr.j]
+        printed = [self._print(index) for index in indices]
+        joined = "".join(printed) if all(len(p) == 1 for p in printed) else ",".join(printed)
+        if isinstance(parent, sp.MatrixSymbol):
+            name = parent.name
+            if _is_adjoint(name):
+                inner = latex_name(name[len(ADJOINT_PREFIX) :])
+                return rf"\delta_{{{inner},{joined}}}"
+            base = latex_name(name)
+            if "_" in base or "^" in base:
+                return rf"({base})_{{{joined}}}"
+            return rf"{base}_{{{joined}}}"
+        return rf"\left({self._print(parent)}\right)_{{{joined}}}"
+
+    # --- scalar algebra ----------------------------------------------------------------------
+
+    def _print_Add(self, expr: sp.Expr, order: str | None = None) -> str:
+        """Like sympy's, but a sum starts with a positive term if it has one: y - t, not -t + y."""
+        terms = list(self._as_ordered_terms(expr, order=order))
+        if terms and terms[0].could_extract_minus_sign():
+            positive = next((t for t in terms if not t.could_extract_minus_sign()), None)
+            if positive is not None:
+                terms.remove(positive)
+                terms.insert(0, positive)
+        pieces: list[str] = []
+        for index, term in enumerate(terms):
+            if index > 0 and _is_scalar_trace(term) and term.arg.could_extract_minus_sign():
+                pieces.append(" - ")
+                term = sp.Trace(-term.arg)
+            elif index > 0 and term.could_extract_minus_sign():
+                pieces.append(" - ")
+                term = -term
+            elif index > 0:
+                pieces.append(" + ")
+            term_tex = self._print(term)
+            if self._needs_add_brackets(term):
+                term_tex = rf"\left({term_tex}\right)"
+            pieces.append(term_tex)
+        return "".join(pieces)
+
+    def _needs_mul_brackets(self, expr: sp.Basic, first: bool = False, last: bool = False) -> bool:
+        """A 1×1 trace prints as its matrix, so a product around it may need brackets: t (a + b)."""
+        if _is_scalar_trace(expr):
+            matrix = expr.arg
+            if isinstance(matrix, sp.MatAdd):
+                return True
+            leading_number = isinstance(matrix, sp.MatMul) and matrix.args[0].is_number
+            return not first and (leading_number or matrix.could_extract_minus_sign())
+        return super()._needs_mul_brackets(expr, first=first, last=last)
+
+    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
+        return self._print_Add(expr)
+
+    def _print_named_function(self, expr: sp.Function, exp: str | None = None) -> str:
+        """σ(z), relu(z), tanh(z), …: the name from FUNCTION_TEX, then the arguments."""
+        name = FUNCTION_TEX[type(expr)]
+        if exp is not None:
+            name = rf"{name}^{{{exp}}}"
+        args = ", ".join(self._print(arg) for arg in expr.args)
+        return rf"{name}\left({args}\right)"
+
+    _print_sigmoid = _print_named_function
+    _print_relu = _print_named_function
+    _print_softplus = _print_named_function
+    _print_tanh = _print_named_function
+    _print_log = _print_named_function
+    _print_sin = _print_named_function
+    _print_cos = _print_named_function
+
+    def _print_Function(self, expr: sp.Function, exp: str | None = None) -> str:
+        if isinstance(expr, AppliedUndef):  # f(x) for a user's undefined function
+            name = latex_name(type(expr).__name__)
+            if exp is not None:
+                name = rf"{name}^{{{exp}}}"
+            args = ", ".join(self._print(arg) for arg in expr.args)
+            return rf"{name}\left({args}\right)"
+        return super()._print_Function(expr, exp)
+
+    def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
+        # H(x) is the derivative of relu: the indicator of x > 0
+        tex = rf"\mathbb{{1}}[{self._print(expr.args[0])} > 0]"
+        return rf"{tex}^{{{exp}}}" if exp is not None else tex
+
+    def _function_prime(self, function: sp.Basic, variable: sp.Basic, order: int) -> str | None:
+        """f'(x) for d/dx f(x) when f is a one-argument function of exactly x; else None."""
+        if not isinstance(function, sp.Function) or function.args != (variable,):
+            return None
+        if type(function) in FUNCTION_TEX:
+            name = FUNCTION_TEX[type(function)]
+        elif isinstance(function, AppliedUndef):
+            name = latex_name(type(function).__name__)
+        else:
+            return None
+        return rf"{name}{chr(39) * order}\left({self._print(variable)}\right)"
+
+    def _print_Derivative(self, expr: sp.Derivative) -> str:
+        if len(expr.variable_count) == 1:
+            variable, order = expr.variable_count[0]
+            prime = self._function_prime(expr.expr, variable, int(order))
+            if prime is not None:
+                return prime
+        return super()._print_Derivative(expr)
+
+    def _print_Subs(self, subs: sp.Subs) -> str:
+        """f'(g(x)): the chain rule's derivative of f evaluated at the inner function."""
+        expr, old, new = subs.args
+        if isinstance(expr, sp.Derivative) and len(old) == 1 and len(expr.variable_count) == 1:
+            variable, order = expr.variable_count[0]
+            if variable == old[0]:
+                d = sp.Dummy("d")
+                placeholder = {**self._settings["symbol_names"], d: self._print(new[0])}
+                inner = expr.expr.xreplace({variable: d})
+                with _symbol_names(self, placeholder):
+                    prime = self._function_prime(inner, d, int(order))
+                if prime is not None:
+                    return prime
+        return super()._print_Subs(subs)
+
+    # --- matrices ----------------------------------------------------------------------------
+
+    def _atom(self, expr: sp.Basic) -> str:
+        """``expr`` printed so that a postfix (ᵀ, ^{-1}) or ⊙ binds to all of it."""
+        tex = self._print(expr)
+        simple = isinstance(
+            expr,
+            sp.MatrixSymbol | sp.Symbol | sp.OneMatrix | sp.Identity | ElementwiseApplyFunction,
+        )
+        if simple or (isinstance(expr, DiagMatrix | sp.Function) and "^" not in tex):
+            return tex
+        return rf"\left({tex}\right)"
+
+    def _print_Transpose(self, expr: sp.Transpose) -> str:
+        return rf"{self._atom(expr.arg)}^{{\top}}"
+
+    def _print_MatPow(self, expr: sp.MatPow) -> str:
+        return rf"{self._atom(expr.base)}^{{{self._print(expr.exp)}}}"
+
+    def _print_Inverse(self, expr: sp.Inverse) -> str:
+        return rf"{self._atom(expr.arg)}^{{-1}}"
+
+    def _print_HadamardProduct(self, expr: HadamardProduct) -> str:
+        factors = []
+        for arg in expr.args:
+            tex = self._print(arg)
+            if isinstance(arg, _COMPOUND) or arg.could_extract_minus_sign():
+                tex = rf"\left({tex}\right)"
+            factors.append(tex)
+        return r" \odot ".join(factors)
+
+    def _print_MatMul(self, expr: sp.MatMul) -> str:
+        args = list(expr.args)
+        sign = ""
+        if expr.could_extract_minus_sign():
+            sign = "- "
+            if args[0] == -1:
+                args = args[1:]
+            else:
+                args[0] = -args[0]
+        factors = []
+        for arg in args:
+            tex = self._print(arg)
+            compound = isinstance(arg, sp.MatAdd | HadamardProduct | KroneckerProduct | sp.Add)
+            if compound or (isinstance(arg, sp.Trace) and isinstance(arg.arg, sp.MatAdd)):
+                tex = rf"\left({tex}\right)"
+            factors.append(tex)
+        return sign + " ".join(factors)
+
+    def _print_Trace(self, expr: sp.Trace) -> str:
+        """A 1×1 trace is how the engine stores a scalar: print the scalar itself."""
+        matrix = expr.arg
+        if matrix.shape == (1, 1):
+            return self._print(matrix)
+        return rf"\operatorname{{tr}}\left({self._print(matrix)}\right)"
+
+    def _print_DiagMatrix(self, expr: DiagMatrix) -> str:
+        return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
+        return r"\mathbf{1}"
+
+    def _print_ZeroMatrix(self, expr: sp.ZeroMatrix) -> str:
+        return r"\mathbf{0}"
+
+    def _print_Identity(self, expr: sp.Identity) -> str:
+        return "I"
+
+    def _print_ElementwiseApplyFunction(self, expr: ElementwiseApplyFunction) -> str:
+        """f applied entry by entry to X, printed as f(X): the Lambda's body at the argument."""
+        function, argument = expr.function, expr.expr
+        if isinstance(function, sp.Lambda):
+            (variable,), body = function.args
+        else:
+            variable = sp.Dummy("d")
+            body = function(variable)
+        if isinstance(body, sp.Pow) and body.base == variable and body.exp.is_number:
+            if body.exp == -1:
+                return rf"1 \oslash {self._atom(argument)}"  # entrywise reciprocal
+            return rf"{self._atom(argument)}^{{\circ {self._print(body.exp)}}}"
+        # A function call brings its own parentheses: σ(W x + b), not σ((W x + b)).
+        called = (
+            isinstance(body, sp.Function)
+            and body.args[0] == variable
+            and all(arg.is_number for arg in body.args[1:])  # Heaviside(d, 1/2)
+        )
+        derived = isinstance(body, sp.Derivative) and body.expr.args == (variable,)
+        argument_tex = self._print(argument) if called or derived else self._atom(argument)
+        names = {**self._settings["symbol_names"], variable: argument_tex}
+        with _symbol_names(self, names):
+            return self._print(body)
+
+
+class _symbol_names:  # noqa: N801 - used like a function, as a context manager
+    """Temporarily print some symbols as given LaTeX (a Lambda's variable as its argument)."""
+
+    def __init__(self, printer: DeriveLatexPrinter, names: dict[sp.Basic, str]) -> None:
+        self.printer = printer
+        self.names = names
+        self.saved: dict[sp.Basic, str] = {}
+
+    def __enter__(self) -> None:
+        self.saved = self.printer._settings["symbol_names"]
+        self.printer._settings["symbol_names"] = self.names
+
+    def __exit__(self, *exc: object) -> None:
+        self.printer._settings["symbol_names"] = self.saved
+
+
+def tex(expr: Any, **settings: Any) -> str:
+    """The LaTeX of a sympy expression in derive's notation (settings as for sympy's ``latex``)."""
+    return DeriveLatexPrinter(settings).doprint(expr)
