@@ -125,3 +125,22 @@ def activation_for(function: object) -> Activation | None:
         if activation.function is function:
             return activation
     return None
+
+
+_GENERIC: dict[str, sp.FunctionClass] = {}
+
+
+def generic_function(name: str) -> sp.FunctionClass:
+    """An arbitrary differentiable function ``name`` (a problem's "any nonlinearity σ").
+
+    Its derivative is the function ``name'``, printed f'(x); numeric checks instantiate the
+    pair as (sin, cos), see ``derive.evaluate``.
+    """
+    if name not in _GENERIC:
+        derivative = sp.Function(f"{name}'")
+
+        def fdiff(self: sp.Function, argindex: int = 1) -> sp.Expr:
+            return derivative(self.args[0])
+
+        _GENERIC[name] = type(name, (sp.Function,), {"fdiff": fdiff})
+    return _GENERIC[name]

@@ -1,0 +1,205 @@
+"""Reverse-mode rules: the adjoint contributions an expression sends to the symbols in it.
+
+``backprop(expr, seed)`` walks one equation's right-hand side with ``seed`` = ∂e/∂(expr) and
+yields ``(symbol, contribution)`` pairs, one per occurrence. One rule per sympy node type, each
+with its formula beside it (denominator layout: ∂e/∂X has the shape of X; a 1×1 result is a
+scalar and its adjoint is a scalar). References: M. Giles, "Collected matrix derivative results
+for forward and reverse mode algorithmic differentiation" (2008).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import singledispatch
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.hadamard import HadamardProduct
+
+from derive.errors import UnsupportedError
+from derive.functions import activation_for, elementwise
+
+Contribution = tuple[sp.Basic, sp.Basic]
+
+
+def is_matrix(expr: sp.Basic) -> bool:
+    """True for a matrix expression that is not 1×1 (1×1 products are scalars here)."""
+    return isinstance(expr, sp.MatrixExpr) and expr.shape != (1, 1)
+
+
+def transpose(expr: sp.Basic) -> sp.Basic:
+    """Xᵀ, leaving scalars alone."""
+    return expr.T if isinstance(expr, sp.MatrixExpr) else expr
+
+
+def hadamard(left: sp.Basic, right: sp.Basic) -> sp.Basic:
+    """left ⊙ right, or an ordinary product where either side is a scalar."""
+    if is_matrix(left) and is_matrix(right):
+        return HadamardProduct(*_hadamard_factors(left), *_hadamard_factors(right))
+    return left * right
+
+
+def _hadamard_factors(expr: sp.Basic) -> tuple[sp.Basic, ...]:
+    return expr.args if isinstance(expr, HadamardProduct) else (expr,)
+
+
+@singledispatch
+def backprop(expr: sp.Basic, seed: sp.Basic) -> Iterator[Contribution]:
+    """Default: a node type with no rule is an error that names it."""
+    raise UnsupportedError(f"cannot differentiate {type(expr).__name__} ({expr})")
+
+
+@backprop.register(sp.Symbol)
+@backprop.register(sp.MatrixSymbol)
+def _symbol(expr: sp.Basic, seed: sp.Basic) -> Iterator[Contribution]:
+    # A leaf collects the adjoint.
+    yield expr, seed
+
+
+@backprop.register(sp.Number)
+@backprop.register(sp.NumberSymbol)
+@backprop.register(sp.OneMatrix)
+@backprop.register(sp.ZeroMatrix)
+@backprop.register(sp.Identity)
+def _constant(expr: sp.Basic, seed: sp.Basic) -> Iterator[Contribution]:
+    # d/dx c = 0
+    return iter(())
+
+
+@backprop.register(sp.Add)
+@backprop.register(sp.MatAdd)
+def _sum(expr: sp.Basic, seed: sp.Basic) -> Iterator[Contribution]:
+    # Z = A + B: δ_A += δ_Z, δ_B += δ_Z
+    for term in expr.args:
+        yield from backprop(term, seed)
+
+
+@backprop.register(sp.Mul)
+def _product(expr: sp.Mul, seed: sp.Basic) -> Iterator[Contribution]:
+    # z = a b c (scalars): δ_a += δ_z b c, ...
+    factors = expr.args
+    for index, factor in enumerate(factors):
+        others = sp.Mul(*(factors[:index] + factors[index + 1 :]))
+        yield from backprop(factor, seed * others)
+
+
+@backprop.register(sp.Pow)
+def _power(expr: sp.Pow, seed: sp.Basic) -> Iterator[Contribution]:
+    # z = a^p: δ_a += δ_z p a^(p−1); δ_p += δ_z a^p log a
+    base, exponent = expr.args
+    yield from backprop(base, seed * exponent * base ** (exponent - 1))
+    if exponent.free_symbols:
+        yield from backprop(exponent, seed * expr * sp.log(base))
+
+
+@backprop.register(sp.Function)
+def _scalar_function(expr: sp.Function, seed: sp.Basic) -> Iterator[Contribution]:
+    # z = f(a) (scalar): δ_a += δ_z f'(a), with f' from the function's own fdiff
+    if len(expr.args) != 1:
+        raise UnsupportedError(f"cannot differentiate the function {expr.func} of several arguments")
+    if isinstance(expr, sp.Heaviside):
+        raise UnsupportedError("cannot differentiate the indicator function 1[x > 0]")
+    yield from backprop(expr.args[0], seed * expr.fdiff())
+
+
+@backprop.register(sp.Trace)
+def _trace(expr: sp.Trace, seed: sp.Basic) -> Iterator[Contribution]:
+    # A 1×1 product stored as a scalar passes its (scalar) adjoint through;
+    # z = tr(A): δ_A += δ_z I
+    (argument,) = expr.args
+    if argument.shape == (1, 1):
+        yield from backprop(argument, seed)
+    else:
+        yield from backprop(argument, seed * sp.Identity(argument.shape[0]))
+
+
+@backprop.register(sp.MatMul)
+def _matrix_product(expr: sp.MatMul, seed: sp.Basic) -> Iterator[Contribution]:
+    # Z = c A B: δ_A += c δ_Z Bᵀ, δ_B += c Aᵀ δ_Z, δ_c += tr(δ_Zᵀ A B)
+    coefficient, matrices = expr.as_coeff_matrices()
+    for index, factor in enumerate(matrices):
+        left = matrices[:index]
+        right = matrices[index + 1 :]
+        pieces = [transpose(sp.MatMul(*left))] if left else []
+        pieces.append(seed)
+        if right:
+            pieces.append(transpose(sp.MatMul(*right)))
+        yield from backprop(factor, _scale(coefficient, pieces))
+    if coefficient.free_symbols:
+        product = sp.MatMul(*matrices)
+        if product.shape == (1, 1):
+            coefficient_seed = seed * sp.Trace(product)
+        else:
+            coefficient_seed = sp.Trace(transpose(seed) * product)
+        yield from backprop(coefficient, coefficient_seed)
+
+
+def _scale(coefficient: sp.Basic, pieces: list[sp.Basic]) -> sp.Basic:
+    """coefficient × the product of ``pieces``, where scalars among them simply scale."""
+    scalars = [p for p in pieces if not isinstance(p, sp.MatrixExpr) or p.shape == (1, 1)]
+    matrices = [p for p in pieces if p not in scalars]
+    scale = coefficient * sp.Mul(*[_as_scalar(p) for p in scalars])
+    if not matrices:
+        return scale
+    return sp.MatMul(scale, *matrices) if scale != 1 else sp.MatMul(*matrices)
+
+
+def _as_scalar(expr: sp.Basic) -> sp.Basic:
+    if isinstance(expr, sp.MatrixExpr):
+        return sp.Trace(expr)
+    return expr
+
+
+@backprop.register(sp.Transpose)
+def _transpose(expr: sp.Transpose, seed: sp.Basic) -> Iterator[Contribution]:
+    # Z = Aᵀ: δ_A += δ_Zᵀ
+    yield from backprop(expr.arg, transpose(seed))
+
+
+@backprop.register(HadamardProduct)
+def _hadamard(expr: HadamardProduct, seed: sp.Basic) -> Iterator[Contribution]:
+    # Z = A ⊙ B: δ_A += δ_Z ⊙ B, δ_B += δ_Z ⊙ A
+    factors = expr.args
+    for index, factor in enumerate(factors):
+        others = factors[:index] + factors[index + 1 :]
+        contribution = seed
+        for other in others:
+            contribution = hadamard(contribution, other)
+        yield from backprop(factor, contribution)
+
+
+@backprop.register(ElementwiseApplyFunction)
+def _elementwise(expr: ElementwiseApplyFunction, seed: sp.Basic) -> Iterator[Contribution]:
+    # Z = f(A) entrywise: δ_A += δ_Z ⊙ f'(A)
+    argument = expr.expr
+    yield from backprop(argument, hadamard(seed, elementwise_derivative(expr)))
+
+
+def elementwise_derivative(expr: ElementwiseApplyFunction) -> sp.MatrixExpr:
+    """f'(A) for Z = f(A) entrywise, in the textbook form the activation table gives."""
+    function, argument = expr.function, expr.expr
+    variable = function.variables[0]
+    body = function.expr
+    if isinstance(body, sp.Function) and body.args == (variable,):
+        activation = activation_for(body.func)
+        if activation is not None:
+            return activation.elementwise_derivative(argument)
+        if hasattr(body, "fdiff"):
+            return elementwise(sp.Lambda(variable, body.fdiff()), argument)
+    return elementwise(sp.Lambda(variable, sp.diff(body, variable)), argument)
+
+
+def local_contributions(rhs: sp.Basic, seed: sp.Basic) -> dict[sp.Basic, sp.Basic]:
+    """Sum the contributions of one right-hand side, symbol by symbol."""
+    totals: dict[sp.Basic, list[sp.Basic]] = {}
+    for symbol, contribution in backprop(rhs, seed):
+        totals.setdefault(symbol, []).append(contribution)
+    return {symbol: _add(parts) for symbol, parts in totals.items()}
+
+
+def _add(parts: list[sp.Basic]) -> sp.Basic:
+    if len(parts) == 1:
+        return parts[0]
+    if any(is_matrix(p) for p in parts):
+        return sp.MatAdd(*parts)
+    return sp.Add(*parts)

@@ -1,0 +1,186 @@
+"""Reverse mode over the equation graph: a named adjoint δ_v = ∂e/∂v for every quantity.
+
+Walk the equations backwards; every equation that uses v contributes a term to δ_v (the
+rules are in ``derive.adjoint``). A definition is written in terms of the adjoints of later
+quantities, as a solution key writes it; ``resolved`` substitutes them all, so the final
+answers hold only given and forward quantities. Substitution goes through "anchors" (quantities
+whose adjoint is used more than once) collected into one linear map each, so work and size
+grow linearly with the number of equations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from derive.adjoint import local_contributions
+from derive.linear import collect_linear
+from derive.model import Equation, Network, Quantity
+from derive.simplify import fuse_with_forward, tidy
+
+
+def adjoint_symbol(quantity: Quantity) -> sp.Basic:
+    """δ_v, a symbol of v's shape (printed \\delta_{v})."""
+    name = f"delta_{quantity.name}"
+    if quantity.is_scalar:
+        return sp.Symbol(name)
+    return sp.MatrixSymbol(name, *quantity.shape)
+
+
+@dataclass(frozen=True)
+class Term:
+    """What one equation using v contributes to δ_v (written with δ of its target)."""
+
+    equation: Equation
+    contribution: sp.Basic
+
+
+@dataclass
+class Adjoint:
+    """δ_v: its terms, its definition in later adjoints, and its fully substituted form."""
+
+    quantity: Quantity
+    symbol: sp.Basic
+    terms: list[Term]
+    definition: sp.Basic
+    inlined: sp.Basic | None = None  # the later adjoints substituted, before simplifying
+    resolved: sp.Basic = sp.S.Zero
+
+
+@dataclass
+class Backward:
+    """The adjoints of a network, in backward order (closest to the loss first)."""
+
+    network: Network
+    adjoints: dict[str, Adjoint] = field(default_factory=dict)
+
+    def symbol_names(self) -> dict[sp.Basic, str]:
+        return {a.symbol: name for name, a in self.adjoints.items()}
+
+
+def backward(network: Network) -> Backward:
+    """Every adjoint the wrt list needs, defined, simplified and resolved."""
+    quantities = network.quantities
+    by_symbol = {q.symbol: q for q in quantities.values()}
+    needed = _depends_on_wrt(network, by_symbol)
+    loss = network.loss.target
+    seeds: dict[str, sp.Basic] = {loss.name: sp.S.One}
+    terms: dict[str, list[Term]] = {}
+    order: list[str] = []
+    for equation in reversed(network.equations):
+        target = equation.target.name
+        if target != loss.name:
+            if target not in needed or target not in terms:
+                continue
+            seeds[target] = adjoint_symbol(equation.target)
+            order.append(target)
+        contributions = local_contributions(equation.rhs, seeds[target])
+        for symbol, contribution in contributions.items():
+            used = by_symbol.get(symbol)
+            if used is not None and used.name in needed:
+                terms.setdefault(used.name, []).append(Term(equation, contribution))
+    order.extend(name for name in network.wrt if name not in order)
+    result = Backward(network)
+    definitions = {eq.target.name: eq.rhs for eq in network.equations}
+    for name in order:
+        quantity = quantities[name]
+        parts = [tidy(term.contribution) for term in terms.get(name, [])]
+        definition = tidy(_sum(parts, quantity))
+        result.adjoints[name] = Adjoint(quantity, adjoint_symbol(quantity), terms.get(name, []), definition)
+    _fuse(result, definitions)
+    _resolve(result)
+    return result
+
+
+def _depends_on_wrt(network: Network, by_symbol: dict[sp.Basic, Quantity]) -> set[str]:
+    """The wrt givens and every computed quantity that depends on one of them."""
+    needed = set(network.wrt)
+    for equation in network.equations:
+        used = {by_symbol[s].name for s in _symbols(equation.rhs) if s in by_symbol}
+        if used & needed:
+            needed.add(equation.target.name)
+    return needed
+
+
+def _symbols(expr: sp.Basic) -> Iterable[sp.Basic]:
+    return expr.atoms(sp.Symbol, sp.MatrixSymbol)
+
+
+def _sum(parts: list[sp.Basic], quantity: Quantity) -> sp.Basic:
+    if not parts:
+        return sp.S.Zero if quantity.is_scalar else sp.ZeroMatrix(*quantity.shape)
+    if len(parts) == 1:
+        return parts[0]
+    return sp.Add(*parts) if quantity.is_scalar else sp.MatAdd(*parts)
+
+
+def _fuse(result: Backward, definitions: dict[str, sp.Basic]) -> None:
+    """Inline a later adjoint that holds no adjoint itself where that simplifies (BCE: δ_z = y − t)."""
+    symbols = {a.symbol: a for a in result.adjoints.values()}
+    for adjoint in result.adjoints.values():
+        if not adjoint.quantity.is_scalar:
+            continue
+        later = [symbols[s] for s in _symbols(adjoint.definition) if s in symbols]
+        if len(later) != 1 or _symbols(later[0].definition) & set(symbols):
+            continue
+        inlined = adjoint.definition.xreplace({later[0].symbol: later[0].definition})
+        fused = fuse_with_forward(inlined, definitions, result.network)
+        # keep it only when the local derivative is absorbed entirely (BCE: δ_z = y − t)
+        if fused is not None and sp.count_ops(fused) <= sp.count_ops(later[0].definition):
+            adjoint.inlined = inlined
+            adjoint.definition = fused
+
+
+def _resolve(result: Backward) -> None:
+    """Fill ``resolved``: each definition with every later adjoint substituted."""
+    adjoints = result.adjoints
+    symbols = {a.symbol: name for name, a in adjoints.items()}
+    uses: dict[sp.Basic, int] = dict.fromkeys(symbols, 0)
+    for adjoint in adjoints.values():
+        for symbol in symbols:
+            uses[symbol] += adjoint.definition.count(symbol)
+    anchors = {s for s, count in uses.items() if count > 1}
+    # in terms of anchors only: non-anchors are used once, so inlining them copies nothing
+    over_anchors: dict[sp.Basic, sp.Basic] = {}
+    for adjoint in adjoints.values():
+        replacements = {s: over_anchors[s] for s in _symbols(adjoint.definition) if s in over_anchors}
+        expr = substitute(adjoint.definition, replacements) if replacements else adjoint.definition
+        for anchor in anchors:
+            if expr.count(anchor) > 1:
+                expr = collect_linear(expr, anchor) or expr
+        if adjoint.symbol not in anchors:
+            over_anchors[adjoint.symbol] = expr
+        adjoint.resolved = expr
+    resolved: dict[sp.Basic, sp.Basic] = {}
+    memo: dict[sp.Basic, sp.Basic] = {}
+    for adjoint in adjoints.values():
+        replacements = {s: resolved[s] for s in anchors if s in resolved}
+        adjoint.resolved = tidy(substitute(adjoint.resolved, replacements, memo))
+        if adjoint.symbol in anchors:
+            resolved[adjoint.symbol] = adjoint.resolved
+            memo.clear()
+
+
+def substitute(
+    expr: sp.Basic, replacements: dict[sp.Basic, sp.Basic], memo: dict[sp.Basic, sp.Basic] | None = None
+) -> sp.Basic:
+    """``expr.xreplace(replacements)`` that visits a shared subexpression once."""
+    memo = {} if memo is None else memo
+
+    def walk(node: sp.Basic) -> sp.Basic:
+        if node in memo:
+            return memo[node]
+        if node in replacements:
+            new = replacements[node]
+        elif not node.args:
+            new = node
+        else:
+            args = [walk(arg) for arg in node.args]
+            changed = any(a is not b for a, b in zip(args, node.args, strict=True))
+            new = node.func(*args) if changed else node
+        memo[node] = new
+        return new
+
+    return walk(expr)
