@@ -1,0 +1,84 @@
+"""The pipeline for networks: backward pass → steps and answers → numeric check → Solution."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from derive.engine import backward
+from derive.model import Line, MathItem, Network, Part, Solution, Tex
+from derive.printing import tex
+from derive.steps import adjoint_steps, answer_for, check_notation, default_notation
+from derive.verify import verify
+
+
+def solve(network: Network, *, notation: str | None = None, points: int = 3) -> Solution:
+    """Derive, check and lay out the gradients of ``network`` and of each of its variants."""
+    chosen = notation or default_notation(network)
+    check_notation(network, chosen)
+    parts = [network_part(network, "main", chosen, points=points)]
+    for name, equation in network.variants.items():
+        variant = network.with_variant(name)
+        part = network_part(variant, name, chosen, points=points)
+        part.heading = f"Variant {name}: {equation.text}"
+        part.statement = (
+            f"The same network with the equation for {equation.target.name} replaced by "
+            f"{equation.text}."
+        )
+        parts.append(part)
+    return Solution(title=network.title, parts=parts)
+
+
+def network_part(network: Network, name: str, notation: str, *, points: int = 3) -> Part:
+    """One part: the network, one step per adjoint, one per answer, and the check."""
+    result = backward(network)
+    steps = adjoint_steps(result, notation)
+    answers = {}
+    for wrt in network.wrt:
+        answer, step = answer_for(network, result.adjoints[wrt], notation)
+        answers[wrt] = answer
+        steps.append(step)
+    verification = verify(network, {k: a.value for k, a in answers.items()}, points=points)
+    return Part(
+        name=name,
+        heading="Gradients" if name == "main" else name,
+        statement=_statement(network),
+        assumptions=assumptions(network, notation),
+        setup=[Line(eq.target.symbol, eq.rhs) for eq in network.equations],
+        steps=steps,
+        answers=answers,
+        verification=verification,
+    )
+
+
+def _statement(network: Network) -> str:
+    wanted = ", ".join(network.wrt)
+    return f"Find the gradient of the loss {network.loss.target.name} with respect to {wanted}."
+
+
+def assumptions(network: Network, notation: str) -> list[MathItem]:
+    """What the solution takes for granted: shapes, layout, notation, one-hot targets."""
+    found: list[MathItem] = []
+    shapes = []
+    for quantity in network.quantities.values():
+        if quantity.is_scalar:
+            shapes.append(rf"{tex(quantity.symbol)} \in \mathbb{{R}}")
+        else:
+            rows, cols = (tex(sp.sympify(d)) for d in quantity.shape)
+            space = rows if quantity.shape[1] == 1 else rf"{rows} \times {cols}"
+            shapes.append(rf"{tex(quantity.symbol)} \in \mathbb{{R}}^{{{space}}}")
+    found.append(Tex(r",\ ".join(shapes)))
+    loss = tex(network.loss.target.symbol)
+    if notation == "scalar":
+        found.append(Tex(rf"\delta_v = \partial {loss} / \partial v \text{{ for every quantity }} v"))
+    else:
+        found.append(
+            Tex(
+                rf"\delta_v = \partial {loss} / \partial v \text{{ has the shape of }} v"
+                r"\text{ (denominator layout); vectors are columns; }"
+                r"1 \times 1 \text{ results are scalars}"
+            )
+        )
+    for name in sorted(network.onehot):
+        found.append(f"{name} is a one-hot target: its entries are 0 or 1 and sum to 1.")
+    found.extend(network.assumptions)
+    return found

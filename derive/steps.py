@@ -1,0 +1,229 @@
+"""Steps of a network's derivation, built from the same Adjoint objects that hold the answers.
+
+Three notations: "matrix" (⊙, ᵀ; the default when anything is a vector), "scalar" (the chain
+rule with ∂ fractions and each local derivative; the default when every quantity is a scalar),
+and "index" (the matrix steps plus each result entry by entry, δ_{s,i} and ∂e/∂W_{ij}).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.hadamard import HadamardProduct
+
+from derive.engine import Adjoint, Backward
+from derive.errors import UnsupportedError
+from derive.model import Answer, Line, Network, Quantity, Step, Tex
+from derive.printing import tex
+
+NOTATIONS = ("matrix", "index", "scalar")
+
+# The rule each node type applies, as a solution key states it (denominator layout).
+RULES: dict[type, tuple[str, str]] = {
+    sp.MatMul: (
+        "matrix product",
+        r"Z = AB:\ \delta_A \mathrel{+}= \delta_Z B^{\top},\ \delta_B \mathrel{+}= A^{\top}\delta_Z",
+    ),
+    sp.MatAdd: ("sum", r"Z = A + B:\ \delta_A \mathrel{+}= \delta_Z,\ \delta_B \mathrel{+}= \delta_Z"),
+    sp.Add: ("sum", r"z = a + b:\ \delta_a \mathrel{+}= \delta_z"),
+    sp.Mul: ("product", r"z = ab:\ \delta_a \mathrel{+}= \delta_z\, b"),
+    sp.Pow: ("power", r"z = a^{p}:\ \delta_a \mathrel{+}= \delta_z\, p\, a^{p-1}"),
+    sp.Function: ("function", r"z = f(a):\ \delta_a \mathrel{+}= \delta_z\, f'(a)"),
+    sp.Transpose: ("transpose", r"Z = A^{\top}:\ \delta_A \mathrel{+}= \delta_Z^{\top}"),
+    HadamardProduct: ("elementwise product", r"Z = A \odot B:\ \delta_A \mathrel{+}= \delta_Z \odot B"),
+    ElementwiseApplyFunction: (
+        "elementwise function",
+        r"Z = f(A):\ \delta_A \mathrel{+}= \delta_Z \odot f'(A)",
+    ),
+}
+
+
+def default_notation(network: Network) -> str:
+    return "scalar" if network.all_scalar else "matrix"
+
+
+def check_notation(network: Network, notation: str) -> None:
+    if notation not in NOTATIONS:
+        raise UnsupportedError(f"unknown notation '{notation}'; use one of {', '.join(NOTATIONS)}")
+    if notation == "scalar" and not network.all_scalar:
+        vectors = [q.name for q in network.quantities.values() if not q.is_scalar]
+        raise UnsupportedError(
+            "scalar notation needs every quantity to be a scalar; "
+            f"not scalars: {', '.join(vectors)} (use --notation matrix or index)"
+        )
+
+
+def partial(numerator: Quantity | sp.Basic, denominator: Quantity | sp.Basic) -> str:
+    """∂a/∂b in LaTeX."""
+    top = numerator.symbol if isinstance(numerator, Quantity) else numerator
+    bottom = denominator.symbol if isinstance(denominator, Quantity) else denominator
+    return rf"\frac{{\partial {tex(top)}}}{{\partial {tex(bottom)}}}"
+
+
+def adjoint_steps(backward: Backward, notation: str) -> list[Step]:
+    """One step per computed quantity, closest to the loss first."""
+    network = backward.network
+    steps = []
+    for name, adjoint in backward.adjoints.items():
+        if name in network.givens:
+            continue
+        steps.append(_adjoint_step(network, adjoint, notation))
+    return steps
+
+
+def _adjoint_step(network: Network, adjoint: Adjoint, notation: str) -> Step:
+    loss = network.loss.target
+    label = Tex(rf"{tex(adjoint.symbol)} = {partial(loss, adjoint.quantity)}")
+    lines: list[Line] = []
+    if notation == "scalar":
+        lines.extend(_scalar_chain(network, adjoint))
+    else:
+        summed = sp.Add(*[t.contribution for t in adjoint.terms]) if adjoint.quantity.is_scalar else None
+        raw = summed if summed is not None else sp.MatAdd(*[t.contribution for t in adjoint.terms])
+        lines.append(Line(label, raw))
+    lines.extend(_simplification_lines(adjoint, lines[-1].rhs))
+    if notation == "index":
+        lines.append(_index_line(adjoint.symbol, adjoint.definition))
+    users = ", ".join(t.equation.target.name for t in adjoint.terms)
+    return Step(
+        title=f"Backpropagate into {adjoint.quantity.name}",
+        lines=tuple(lines),
+        rule=_rule_text(adjoint, users),
+        rule_math=_rule_math(adjoint),
+    )
+
+
+def _scalar_chain(network: Network, adjoint: Adjoint) -> list[Line]:
+    """∂e/∂v = Σ_u ∂e/∂u ∂u/∂v, each local derivative, then the product."""
+    loss = network.loss.target
+    quantity = adjoint.quantity
+    chain = []
+    locals_: list[Line] = []
+    combined = []
+    for term in adjoint.terms:
+        user = term.equation.target
+        local = sp.diff(term.equation.rhs, quantity.symbol)
+        locals_.append(Line(Tex(partial(user, quantity)), local))
+        if user.name == loss.name:
+            chain.append(partial(loss, quantity))
+            combined.append(local)
+        else:
+            chain.append(rf"{partial(loss, user)}\,{partial(user, quantity)}")
+            combined.append(sp.Mul(sp.Symbol(f"delta_{user.name}"), local, evaluate=False))
+    if len(adjoint.terms) == 1 and adjoint.terms[0].equation.target.name == loss.name:
+        return locals_
+    head = Line(Tex(partial(loss, quantity)), Tex(" + ".join(chain)))
+    product = Line(Tex(""), Tex(" + ".join(tex(c) for c in combined)))
+    return [*locals_, head, product]
+
+
+def _simplification_lines(adjoint: Adjoint, shown: object) -> list[Line]:
+    """The inlined and simplified forms, where they differ from what is already shown."""
+    lines = []
+    if adjoint.inlined is not None:
+        lines.append(Line(Tex(""), adjoint.inlined))
+    last = lines[-1].rhs if lines else shown
+    if tex(adjoint.definition) != _as_tex(last):
+        lines.append(Line(Tex(""), adjoint.definition))
+    return lines
+
+
+def _as_tex(item: object) -> str:
+    return item if isinstance(item, str) else tex(item)
+
+
+def _rule_text(adjoint: Adjoint, users: str) -> str:
+    names = sorted({RULES[t][0] for t in _rule_types(adjoint)})
+    text = f"Sum over the equations that use {adjoint.quantity.name}: {users}."
+    if names:
+        text += " Rules: " + ", ".join(names) + "."
+    return text
+
+
+def _rule_math(adjoint: Adjoint) -> Tex | None:
+    formulas = [RULES[t][1] for t in _rule_types(adjoint)]
+    return Tex(r";\quad ".join(formulas)) if formulas else None
+
+
+def _rule_types(adjoint: Adjoint) -> list[type]:
+    found: list[type] = []
+    for term in adjoint.terms:
+        for kind in _path_types(term.equation.rhs, adjoint.quantity.symbol):
+            if kind not in found:
+                found.append(kind)
+    return found
+
+
+def _path_types(expr: sp.Basic, symbol: sp.Basic) -> Iterable[type]:
+    """The rule keys of the nodes between ``expr``'s root and each occurrence of ``symbol``."""
+    if expr == symbol or not expr.args or not expr.has(symbol):
+        return []
+    kinds = [k for k in RULES if isinstance(expr, k)]
+    if isinstance(expr, sp.MatMul) and expr.shape == (1, 1):
+        kinds = [sp.MatMul]
+    below = [kind for arg in expr.args for kind in _path_types(arg, symbol)]
+    return kinds[:1] + below
+
+
+def _index_line(symbol: sp.Basic, value: sp.Basic) -> Line:
+    """``symbol``'s entry = ``value``'s entry (i for column vectors, j for rows, ij otherwise)."""
+    if not isinstance(symbol, sp.MatrixExpr):
+        return Line(symbol, value)
+    row, col = entry_indices(symbol)
+    return Line(symbol[row, col], index_entry(value, row, col))
+
+
+def entry_indices(matrix: sp.MatrixExpr) -> tuple[sp.Basic, sp.Basic]:
+    i, j = sp.symbols("i j", integer=True)
+    rows, cols = matrix.shape
+    if cols == 1:
+        return i, sp.S.Zero
+    if rows == 1:
+        return sp.S.Zero, j
+    return i, j
+
+
+def index_entry(expr: sp.Basic, i: sp.Basic, j: sp.Basic) -> sp.Basic:
+    """Entry (i, j) of a matrix expression, as sympy writes it with sums over indices."""
+    if isinstance(expr, sp.MatrixExpr):
+        return expr[i, j]
+    return expr.replace(lambda e: isinstance(e, sp.Trace), lambda e: e.arg[0, 0])
+
+
+def answer_for(network: Network, adjoint: Adjoint, notation: str) -> tuple[Answer, Step]:
+    """The boxed answer for a wrt given and the step that reads it off its adjoint."""
+    quantity = adjoint.quantity
+    loss = network.loss.target
+    label = Tex(partial(loss, quantity))
+    lines = [Line(label, adjoint.definition)]
+    if adjoint.resolved != adjoint.definition:
+        lines.append(Line(Tex(""), adjoint.resolved))
+    index_form = None
+    if notation == "index" and not quantity.is_scalar:
+        row, col = entry_indices(quantity.symbol)
+        entry = quantity.symbol[row, col]
+        index_form = Line(Tex(partial(loss, entry)), index_entry(adjoint.definition, row, col))
+        lines.append(index_form)
+    shape = () if quantity.is_scalar else tuple(_json_dim(d) for d in quantity.shape)
+    answer = Answer(
+        name=quantity.name,
+        label=label,
+        value=adjoint.resolved,
+        shape=shape,
+        compact=adjoint.definition if adjoint.definition != adjoint.resolved else None,
+        index_form=index_form,
+    )
+    step = Step(
+        title=f"Gradient with respect to {quantity.name}",
+        lines=tuple(lines),
+        rule=_rule_text(adjoint, ", ".join(t.equation.target.name for t in adjoint.terms)),
+        rule_math=_rule_math(adjoint),
+    )
+    return answer, step
+
+
+def _json_dim(dim: sp.Basic) -> int | str:
+    dim = sp.sympify(dim)
+    return int(dim) if dim.is_Integer else str(dim)
