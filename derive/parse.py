@@ -1,0 +1,284 @@
+"""Reading equation and expression text with the grammar in ``grammar.lark``.
+
+User text is only ever read by this grammar (never eval'd or sympified). The result is a
+small syntax tree whose nodes remember their offset in the text, so later stages can point
+an error at the offending token; ``derive.build`` turns the tree into sympy.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from fractions import Fraction
+from importlib import resources
+from typing import Literal, cast
+
+import lark
+import sympy as sp
+
+from derive.errors import ExpressionSyntaxError, Location
+
+Operator = Literal["+", "-", "*", "/", ".*", "^"]
+
+
+@dataclass(frozen=True)
+class TextSpan:
+    """Where a piece of user text starts, so an offset inside the text becomes a Location.
+
+    ``exact`` is False when characters of the text do not map one to one onto the file (a
+    folded or escaped YAML string); errors then point at the start of the text.
+    """
+
+    source: str
+    line: int | None = None
+    column: int | None = None  # 1-based column of the text's first character
+    exact: bool = True
+
+    @property
+    def start(self) -> Location:
+        return Location(self.source, self.line, self.column)
+
+    def location(self, offset: int) -> Location:
+        """The Location of the character ``offset`` (0-based) characters into the text."""
+        if self.line is None:
+            return Location(self.source, None, offset + 1)  # a column within the text itself
+        if self.column is None or not self.exact:
+            return self.start
+        return Location(self.source, self.line, self.column + offset)
+
+
+@dataclass(frozen=True)
+class Number:
+    value: sp.Rational
+    offset: int
+
+
+@dataclass(frozen=True)
+class Name:
+    name: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class Call:
+    function: str
+    argument: Node
+    offset: int
+
+
+@dataclass(frozen=True)
+class Negate:
+    operand: Node
+    offset: int
+
+
+@dataclass(frozen=True)
+class Transposed:
+    operand: Node
+    offset: int
+
+
+@dataclass(frozen=True)
+class Binary:
+    """``left op right``; juxtaposition is ``*``. ``offset`` is where the operator stands."""
+
+    op: Operator
+    left: Node
+    right: Node
+    offset: int
+
+
+Node = Number | Name | Call | Negate | Transposed | Binary
+
+
+@dataclass(frozen=True)
+class ParsedEquation:
+    """``target = rhs`` with the text it was read from."""
+
+    target: str
+    rhs: Node
+    text: str
+    target_offset: int
+
+
+def parse_equation(text: str, *, span: TextSpan | None = None) -> ParsedEquation:
+    """Read ``name = expression``; a syntax error names the column of the offending token."""
+    target, rhs = cast(tuple[lark.Token, Node], _parse(text, "equation", span))
+    return ParsedEquation(target=str(target), rhs=rhs, text=text.strip(), target_offset=_at(target))
+
+
+def parse_expression(text: str, *, span: TextSpan | None = None) -> Node:
+    """Read a bare expression (no ``name =``), e.g. a student's answer."""
+    return cast(Node, _parse(text, "expression", span))
+
+
+def start_offset(node: Node) -> int:
+    """Where the text of ``node`` begins (its leftmost token)."""
+    match node:
+        case Binary():
+            return start_offset(node.left)
+        case Transposed():
+            return start_offset(node.operand)
+        case _:
+            return node.offset
+
+
+def fully_parenthesized(node: Node) -> str:
+    """``node`` written back with every operation in parentheses, to show how it was read."""
+    match node:
+        case Number():
+            return str(node.value)
+        case Name():
+            return node.name
+        case Call():
+            return f"{node.function}({fully_parenthesized(node.argument)})"
+        case Negate():
+            return f"(-{fully_parenthesized(node.operand)})"
+        case Transposed():
+            return f"{fully_parenthesized(node.operand)}^T"
+        case Binary():
+            return f"({fully_parenthesized(node.left)} {node.op} {fully_parenthesized(node.right)})"
+
+
+_OPERATORS: dict[str, Operator] = {
+    "PLUS": "+",
+    "MINUS": "-",
+    "STAR": "*",
+    "SLASH": "/",
+    "HADAMARD": ".*",
+    "POWER": "^",
+}
+
+
+def _at(token: lark.Token) -> int:
+    return token.start_pos or 0
+
+
+class _ToSyntaxTree(lark.Transformer[lark.Token, object]):
+    """Turns lark's parse tree into the node classes above, keeping token offsets."""
+
+    def equation(self, children: list[lark.Token | Node]) -> tuple[lark.Token, Node]:
+        target, _equals, rhs = children
+        assert isinstance(target, lark.Token)
+        return target, _node(rhs)
+
+    def expression(self, children: list[Node]) -> Node:
+        (node,) = children
+        return node
+
+    def number(self, children: list[lark.Token]) -> Number:
+        (token,) = children
+        exact = Fraction(str(token))  # decimal text to an exact fraction: 0.5 -> 1/2
+        return Number(sp.Rational(exact.numerator, exact.denominator), _at(token))
+
+    def name(self, children: list[lark.Token]) -> Name:
+        (token,) = children
+        return Name(str(token), _at(token))
+
+    def call(self, children: list[lark.Token | Node]) -> Call:
+        function, argument = children
+        assert isinstance(function, lark.Token)
+        return Call(str(function), _node(argument), _at(function))
+
+    def negate(self, children: list[lark.Token | Node]) -> Negate:
+        sign, operand = children
+        assert isinstance(sign, lark.Token)
+        return Negate(_node(operand), _at(sign))
+
+    def transpose(self, children: list[lark.Token | Node]) -> Transposed:
+        operand, mark = children
+        assert isinstance(mark, lark.Token)
+        return Transposed(_node(operand), _at(mark))
+
+    def binary(self, children: list[lark.Token | Node]) -> Binary:
+        left, operator, right = children
+        assert isinstance(operator, lark.Token)
+        return Binary(_OPERATORS[operator.type], _node(left), _node(right), _at(operator))
+
+    def juxtapose(self, children: list[Node]) -> Binary:
+        left, right = children
+        return Binary("*", left, right, start_offset(right))
+
+
+def _node(item: lark.Token | Node) -> Node:
+    assert not isinstance(item, lark.Token)
+    return item
+
+
+@functools.cache
+def _parser() -> lark.Lark:
+    grammar = resources.files("derive").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return lark.Lark(
+        grammar,
+        start=["equation", "expression"],
+        parser="lalr",
+        transformer=_ToSyntaxTree(),
+    )
+
+
+def _parse(text: str, start: str, span: TextSpan | None) -> object:
+    """The transformed parse of ``text`` from the grammar rule ``start``."""
+    where = span or TextSpan("<string>")
+    shown = text.strip()
+    if not shown:
+        what = "equation" if start == "equation" else "expression"
+        raise ExpressionSyntaxError(f"empty {what}", location=where.location(0))
+    try:
+        result: object = _parser().parse(text, start=start)
+    except lark.exceptions.UnexpectedInput as error:
+        offset, message = _describe(error, text, start)
+        raise ExpressionSyntaxError(
+            f"in '{shown}': {message}", location=where.location(offset)
+        ) from None
+    return result
+
+
+# What the parser expected, in words, in the order a message lists them.
+_OPERATOR = "an operator"
+_PHRASES: tuple[tuple[str, str], ...] = (
+    ("NAME", "a name"),
+    ("FUNCTION", "a name"),
+    ("NUMBER", "a number"),
+    ("LPAR", "'('"),
+    *((terminal, _OPERATOR) for terminal in ("PLUS", "STAR", "SLASH", "HADAMARD", "POWER")),
+    ("TRANSPOSE", _OPERATOR),
+    ("RPAR", "')'"),
+    ("EQUALS", "'='"),
+    ("$END", "the end"),
+)
+_OPERAND_PHRASES = ("a name", "a number", "'('")
+
+
+def _describe(error: lark.exceptions.UnexpectedInput, text: str, start: str) -> tuple[int, str]:
+    """The offset of the offending input and a sentence saying what was wrong there."""
+    if isinstance(error, lark.exceptions.UnexpectedCharacters):
+        offset = error.pos_in_stream or 0
+        message = f"unexpected character '{text[offset]}'"
+        if text[offset].isalpha():
+            message += " (names are written in the letters A-Z, e.g. 'sigmoid', not 'σ')"
+        return offset, message
+    if isinstance(error, lark.exceptions.UnexpectedToken) and error.token.type != "$END":
+        offset, found = _at(error.token), f"'{error.token}'"
+    else:
+        offset, found = len(text.rstrip()), f"end of the {start}"
+    expected = set(getattr(error, "expected", ()))
+    phrases: list[str] = []
+    for terminal, phrase in _PHRASES:
+        if terminal in expected and phrase not in phrases:
+            phrases.append(phrase)
+    # After a complete operand the grammar could also juxtapose another one; saying so is noise.
+    if _OPERATOR in phrases:
+        phrases = [p for p in phrases if p not in _OPERAND_PHRASES]
+    unclosed = text[:offset].count("(") > text[:offset].count(")")
+    phrases = [p for p in phrases if p != ("the end" if unclosed else "')'")]
+    phrases = [f"the end of the {start}" if p == "the end" else p for p in phrases]
+    message = f"unexpected {found}"
+    if phrases:
+        message += f"; expected {_or(phrases)}"
+    if start == "equation" and "=" not in text[:offset]:
+        message += " (an equation reads 'name = expression')"
+    return offset, message
+
+
+def _or(phrases: list[str]) -> str:
+    return phrases[0] if len(phrases) == 1 else f"{', '.join(phrases[:-1])} or {phrases[-1]}"
