@@ -14,6 +14,8 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.hadamard import HadamardProduct
 
+from derive.model import Shape
+
 
 class sigmoid(sp.Function):  # noqa: N801 - sympy function classes are lower case
     """The logistic function σ(x) = 1 / (1 + e^{-x})."""
@@ -144,3 +146,46 @@ def generic_function(name: str) -> sp.FunctionClass:
 
         _GENERIC[name] = type(name, (sp.Function,), {"fdiff": fdiff})
     return _GENERIC[name]
+
+
+def _sum_entries(x: sp.Basic, shape: Shape) -> tuple[sp.Basic, Shape]:
+    # sum(X) = 1ᵀ X 1, a 1×1 product kept as its trace so that it is a scalar
+    rows, cols = shape
+    if shape == (1, 1):
+        return x, shape
+    if cols == 1:
+        total = sp.OneMatrix(1, rows) * x
+    elif rows == 1:
+        total = x * sp.OneMatrix(cols, 1)
+    else:
+        total = sp.OneMatrix(1, rows) * x * sp.OneMatrix(cols, 1)
+    return sp.Trace(total), (sp.Integer(1), sp.Integer(1))
+
+
+def _euclidean_norm(x: sp.Basic, shape: Shape) -> tuple[sp.Basic, Shape]:
+    # ‖x‖ = √(xᵀx); for a matrix √tr(XᵀX) is the Frobenius norm; for a scalar |x|
+    if shape == (1, 1):
+        return sp.Abs(x), shape
+    return sp.sqrt(sp.Trace(x.T * x)), (sp.Integer(1), sp.Integer(1))
+
+
+@dataclass(frozen=True)
+class VectorFunction:
+    """A function of a whole vector or matrix, not entry by entry (sum, norm, softmax).
+
+    ``build`` takes the argument's sympy expression and shape and returns the result's; it
+    raises ``derive.errors.ShapeError`` for an argument shape it does not accept.
+    """
+
+    name: str
+    build: Callable[[sp.Basic, Shape], tuple[sp.Basic, Shape]]
+    description: str  # plain text, what the function computes
+
+
+VECTOR_FUNCTIONS: dict[str, VectorFunction] = {
+    f.name: f
+    for f in (
+        VectorFunction("sum", _sum_entries, "the sum of the entries"),
+        VectorFunction("norm", _euclidean_norm, "the Euclidean (for a matrix, Frobenius) norm"),
+    )
+}
