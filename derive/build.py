@@ -1,0 +1,282 @@
+"""Building a Network: givens and their shapes, equations in order, the loss, variants, wrt.
+
+``build_network`` is both what the YAML reader calls and the Python API, so it checks its
+input itself: every name means one thing, equations only use what is given or defined
+before them, shapes fit (``derive.shapes``), the loss is a scalar and wrt names givens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from derive.errors import (
+    InputFileError,
+    Location,
+    RedefinitionError,
+    ShapeError,
+    UnknownSymbolError,
+    UnsupportedError,
+)
+from derive.functions import ACTIVATIONS, VECTOR_FUNCTIONS, generic_function
+from derive.model import Equation, Network, Quantity, Shape
+from derive.parse import ParsedEquation, TextSpan, parse_equation
+from derive.shapes import NAME_PATTERN, ExpressionBuilder, Scope, format_shape, quantity
+
+RESERVED_PREFIX = "delta_"  # adjoints are named delta_<name>
+
+# A given's shape: the keyword, how many dimensions follow it, and how it is written.
+_SHAPE_FORMS: dict[str, tuple[int, str]] = {
+    "scalar": (0, "'scalar' takes no dimensions"),
+    "vector": (1, "'vector' takes one dimension, e.g. 'vector n'"),
+    "matrix": (2, "'matrix' takes two dimensions (rows, columns), e.g. 'matrix k n'"),
+}
+_SHAPE_USAGE = "a shape reads 'scalar', 'vector DIM' or 'matrix DIM DIM'"
+
+
+@dataclass(frozen=True)
+class InputLocations:
+    """Where each item of the input starts in its file; the YAML reader fills this in."""
+
+    given_names: Mapping[str, TextSpan] = field(default_factory=dict)
+    given_specs: Mapping[str, TextSpan] = field(default_factory=dict)
+    forward: Sequence[TextSpan] = ()
+    loss: TextSpan | None = None
+    wrt: Sequence[TextSpan] = ()
+    variants: Mapping[str, TextSpan] = field(default_factory=dict)
+    functions: Sequence[TextSpan] = ()
+    onehot: Sequence[TextSpan] = ()
+
+
+def build_network(
+    *,
+    title: str,
+    given: Mapping[str, str],
+    forward: Sequence[str],
+    loss: str,
+    wrt: Sequence[str],
+    variants: Mapping[str, str] | None = None,
+    functions: Sequence[str] | None = None,
+    onehot: Sequence[str] | None = None,
+    assumptions: Sequence[str] | None = None,
+    source: str = "<string>",
+    locations: InputLocations | None = None,
+) -> Network:
+    """The Network these givens and equations describe; the loss equation comes last.
+
+    ``given`` maps names to shapes (``"scalar"``, ``"vector n"``, ``"matrix k n"``);
+    ``forward`` are equations ``"name = expression"`` in order; ``variants`` maps a name to one
+    equation that replaces the equation defining the same quantity.
+    """
+    _check_types(given, forward, loss, wrt, variants, functions, onehot, assumptions)
+    builder = _NetworkBuilder(source, locations or InputLocations())
+    builder.declare_functions(functions or ())
+    builder.declare_givens(given)
+    equations = builder.equations([*forward, loss])
+    return Network(
+        title=title,
+        givens=builder.givens,
+        equations=equations,
+        wrt=builder.givens_named(wrt, "wrt"),
+        variants={label: builder.variant(label, text) for label, text in (variants or {}).items()},
+        assumptions=list(assumptions or ()),
+        onehot=frozenset(builder.onehot(onehot or ())),
+        source=source,
+    )
+
+
+def _check_types(
+    given: object,
+    forward: object,
+    loss: object,
+    wrt: object,
+    variants: object,
+    functions: object,
+    onehot: object,
+    assumptions: object,
+) -> None:
+    """Clear errors for Python callers who pass a wrong type (the YAML reader checks first)."""
+    mappings = {"given": given, "variants": variants or {}}
+    for key, value in mappings.items():
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise InputFileError(f"'{key}' must map names to strings")
+    lists = {"forward": forward, "wrt": wrt, "functions": functions or (), "onehot": onehot or ()}
+    lists["assumptions"] = assumptions or ()
+    for key, value in lists.items():
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            raise InputFileError(f"'{key}' must be a list of strings, not {type(value).__name__}")
+        if not all(isinstance(item, str) for item in value):
+            raise InputFileError(f"'{key}' must be a list of strings")
+    if not isinstance(loss, str):
+        raise InputFileError(f"'loss' must be an equation string, not {type(loss).__name__}")
+
+
+class _NetworkBuilder:
+    """The state of one build: what each name means, the givens, the equations so far."""
+
+    def __init__(self, source: str, locations: InputLocations) -> None:
+        self.source = source
+        self.locations = locations
+        self.meaning: dict[str, str] = {
+            name: "a built-in function" for name in (*ACTIVATIONS, *VECTOR_FUNCTIONS)
+        }
+        self.dimensions: dict[str, sp.Symbol] = {}
+        self.functions: dict[str, sp.FunctionClass] = {}  # generic ones, from 'functions'
+        self.givens: dict[str, Quantity] = {}
+        self.parsed: list[ParsedEquation] = []
+        self.built: list[Equation] = []
+
+    def span(self, spans: Sequence[TextSpan] | Mapping[str, TextSpan], key: int | str) -> TextSpan:
+        if isinstance(spans, Mapping):
+            found = spans.get(str(key))
+        else:
+            found = spans[key] if isinstance(key, int) and key < len(spans) else None
+        return found or TextSpan(self.source)
+
+    def claim(self, name: str, meaning: str, *, context: str, location: Location) -> None:
+        """Record that ``name`` means ``meaning``; a name may mean only one thing."""
+        if not NAME_PATTERN.fullmatch(name):
+            message = (
+                f"{context}'{name}' is not a name: "
+                "a name is a letter followed by letters, digits or underscores"
+            )
+            raise InputFileError(message, location=location)
+        if name.startswith(RESERVED_PREFIX):
+            message = f"{context}'{name}' is reserved: derive names the adjoint of x 'delta_x'"
+            raise RedefinitionError(message, location=location)
+        if name in self.meaning:
+            message = f"{context}'{name}' is already {self.meaning[name]}"
+            raise RedefinitionError(message, location=location)
+        self.meaning[name] = meaning
+
+    def declare_functions(self, names: Sequence[str]) -> None:
+        for index, name in enumerate(names):
+            span = self.span(self.locations.functions, index)
+            self.claim(name, "a declared function", context="functions: ", location=span.start)
+            self.functions[name] = generic_function(name)
+
+    def declare_givens(self, given: Mapping[str, str]) -> None:
+        for name, spec in given.items():
+            location = self.span(self.locations.given_names, name).start
+            self.claim(name, "a given", context="given: ", location=location)
+            shape = self.shape(name, spec, self.span(self.locations.given_specs, name))
+            self.givens[name] = quantity(name, shape)
+
+    def shape(self, name: str, spec: str, span: TextSpan) -> Shape:
+        """The shape a given spec such as ``matrix k n`` describes; 1×1 is a scalar."""
+        words = [(m.group(), m.start()) for m in re.finditer(r"\S+", spec)]
+        context = f"given '{name}: {spec.strip()}': "
+        if not words or words[0][0] not in _SHAPE_FORMS:
+            location = span.location(words[0][1] if words else 0)
+            raise InputFileError(f"{context}{_SHAPE_USAGE}", location=location)
+        count, usage = _SHAPE_FORMS[words[0][0]]
+        if len(words) != count + 1:
+            offset = words[count + 1][1] if len(words) > count + 1 else len(spec.rstrip())
+            raise InputFileError(f"{context}{usage}", location=span.location(offset))
+        sizes = [self.dimension(word, context, span.location(at)) for word, at in words[1:]]
+        sizes += [sp.Integer(1)] * (2 - count)
+        return (sizes[0], sizes[1])
+
+    def dimension(self, word: str, context: str, location: Location) -> sp.Expr:
+        if re.fullmatch(r"[0-9]+", word):
+            if int(word) == 0:
+                raise InputFileError(f"{context}a dimension must be positive", location=location)
+            return sp.Integer(int(word))
+        if not NAME_PATTERN.fullmatch(word):
+            message = f"{context}'{word}' is not a dimension: use a positive integer or a name"
+            raise InputFileError(message, location=location)
+        if word not in self.dimensions:
+            self.claim(word, "a dimension", context=context, location=location)
+            self.dimensions[word] = sp.Symbol(word, integer=True, positive=True)
+        return self.dimensions[word]
+
+    def equations(self, texts: Sequence[str]) -> list[Equation]:
+        """Parse every equation (syntax errors first), then build them in order."""
+        spans = [self.span(self.locations.forward, i) for i in range(len(texts) - 1)]
+        spans.append(self.locations.loss or TextSpan(self.source))
+        pairs = list(zip(texts, spans, strict=True))
+        self.parsed = [parse_equation(text, span=span) for text, span in pairs]
+        for index, (parsed, span) in enumerate(zip(self.parsed, spans, strict=True)):
+            location = span.location(parsed.target_offset)
+            meaning = f"defined by '{parsed.text}'"
+            self.claim(parsed.target, meaning, context=f"in '{parsed.text}': ", location=location)
+            self.built.append(self.equation(parsed, span, index))
+        loss = self.built[-1]
+        if not loss.target.is_scalar:
+            shape = format_shape(loss.target.shape)
+            message = f"in '{loss.text}': the loss must be a scalar, not {shape}"
+            raise ShapeError(message, location=loss.location)
+        return self.built
+
+    def equation(self, parsed: ParsedEquation, span: TextSpan, index: int) -> Equation:
+        """``parsed`` built in the place of equation ``index``: givens and earlier targets."""
+        known = dict(self.givens)
+        known.update((eq.target.name, eq.target) for eq in self.built[:index])
+        later = {p.target: p.text for p in reversed(self.parsed[index:])}
+        scope = Scope(known, self.functions, later, parsed.target, frozenset(self.dimensions))
+        rhs = ExpressionBuilder(scope, parsed.text, span).build(parsed.rhs)
+        target = quantity(parsed.target, rhs.shape)
+        return Equation(target=target, rhs=rhs.expr, text=parsed.text, location=span.start)
+
+    def variant(self, label: str, text: str) -> Equation:
+        """The variant's equation, built in the place of the equation it replaces."""
+        span = self.span(self.locations.variants, label)
+        parsed = parse_equation(text, span=span)
+        location = span.location(parsed.target_offset)
+        targets = [eq.target.name for eq in self.built]
+        if parsed.target not in targets:
+            if parsed.target in self.givens:
+                message = (
+                    f"variant '{label}': '{parsed.target}' is a given; "
+                    "a variant replaces the equation that defines its target"
+                )
+                raise RedefinitionError(message, location=location)
+            message = f"variant '{label}': no equation defines '{parsed.target}' for it to replace"
+            raise UnknownSymbolError(message, location=location)
+        index = targets.index(parsed.target)
+        replaced = self.built[index]
+        equation = self.equation(parsed, span, index)
+        if equation.target.shape != replaced.target.shape:
+            message = (
+                f"in '{parsed.text}': variant '{label}' makes '{parsed.target}' "
+                f"{format_shape(equation.target.shape)}, but '{replaced.text}' makes it "
+                f"{format_shape(replaced.target.shape)}"
+            )
+            raise ShapeError(message, location=location)
+        return equation
+
+    def givens_named(self, names: Sequence[str], role: str) -> list[str]:
+        """``names`` checked to be distinct givens (for ``wrt`` and ``onehot``)."""
+        if role == "wrt" and not names:
+            raise InputFileError("'wrt' is empty: list the givens to differentiate with respect to")
+        seen: set[str] = set()
+        for index, name in enumerate(names):
+            location = self.span(getattr(self.locations, role), index).start
+            if name in seen:
+                raise InputFileError(f"{role}: '{name}' is listed twice", location=location)
+            seen.add(name)
+            if name in self.givens:
+                continue
+            definition = next((eq.text for eq in self.built if eq.target.name == name), None)
+            if definition is not None:
+                message = f"{role}: '{name}' is computed by '{definition}', not given"
+                raise UnsupportedError(message, location=location)
+            known = ", ".join(self.givens)
+            message = f"{role}: unknown symbol '{name}' (the givens are {known})"
+            raise UnknownSymbolError(message, location=location)
+        return list(names)
+
+    def onehot(self, names: Sequence[str]) -> list[str]:
+        for index, name in enumerate(self.givens_named(names, "onehot")):
+            given = self.givens[name]
+            if given.kind != "vector":
+                location = self.span(self.locations.onehot, index).start
+                shape = format_shape(given.shape)
+                message = f"onehot: '{name}' is {shape}; a one-hot target is a vector"
+                raise ShapeError(message, location=location)
+        return list(names)

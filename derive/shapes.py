@@ -1,0 +1,264 @@
+"""Checking shapes: a parsed expression to sympy, with the shape of every subexpression.
+
+Conventions the engine relies on: dimensions are positive integer symbols shared across a
+network; a scalar is a plain ``sp.Symbol`` (shape 1×1), anything else a ``MatrixSymbol``
+(vectors are columns); a matrix product whose result is 1×1 becomes ``Trace(product)`` so it
+is a scalar; a number added to a matrix is spread over a ``OneMatrix``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from derive.errors import (
+    CycleError,
+    DeriveError,
+    ShapeError,
+    UnknownFunctionError,
+    UnknownSymbolError,
+    UnsupportedError,
+)
+from derive.functions import ACTIVATIONS, VECTOR_FUNCTIONS, elementwise
+from derive.model import Quantity, Shape
+from derive.parse import (
+    Binary,
+    Call,
+    Name,
+    Negate,
+    Node,
+    Number,
+    Operator,
+    TextSpan,
+    Transposed,
+    parse_expression,
+)
+
+SCALAR: Shape = (sp.Integer(1), sp.Integer(1))
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def format_shape(shape: Shape) -> str:
+    """``k×n`` for messages; a scalar reads ``1×1 (scalar)``."""
+    if shape == SCALAR:
+        return "1×1 (scalar)"
+    rows, cols = shape
+    return f"{rows}×{cols}"
+
+
+def quantity(name: str, shape: Shape) -> Quantity:
+    """The Quantity ``name``: a Symbol with no assumptions if 1×1, else a MatrixSymbol."""
+    symbol = sp.Symbol(name) if shape == SCALAR else sp.MatrixSymbol(name, *shape)
+    return Quantity(name, shape, symbol)
+
+
+@dataclass(frozen=True)
+class Shaped:
+    """A sympy expression and its shape; a scalar (1×1) is a plain sympy expression."""
+
+    expr: sp.Basic
+    shape: Shape
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == SCALAR
+
+    @property
+    def rows(self) -> sp.Expr:
+        return self.shape[0]
+
+    @property
+    def cols(self) -> sp.Expr:
+        return self.shape[1]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an expression may refer to, and what its error messages may mention."""
+
+    quantities: Mapping[str, Quantity]
+    functions: Mapping[str, sp.FunctionClass] = field(default_factory=dict)  # generic ones
+    later: Mapping[str, str] = field(default_factory=dict)  # name -> text of a later equation
+    target: str | None = None  # the name the equation being built defines
+    dimensions: frozenset[str] = frozenset()
+
+
+def build_expression(text: str, scope: Scope, *, span: TextSpan | None = None) -> Shaped:
+    """A bare expression (e.g. a student's answer) as sympy over the quantities of ``scope``."""
+    node = parse_expression(text, span=span)
+    return ExpressionBuilder(scope, text.strip(), span or TextSpan("<string>")).build(node)
+
+
+class ExpressionBuilder:
+    """Builds the sympy form of one expression; every error quotes ``text`` (the equation)."""
+
+    def __init__(self, scope: Scope, text: str, span: TextSpan) -> None:
+        self.scope = scope
+        self.text = text
+        self.span = span
+
+    def fail(self, error: type[DeriveError], message: str, offset: int) -> DeriveError:
+        return error(f"in '{self.text}': {message}", location=self.span.location(offset))
+
+    def build(self, node: Node) -> Shaped:
+        match node:
+            case Number():
+                return Shaped(node.value, SCALAR)
+            case Name():
+                return self.name(node.name, node.offset)
+            case Call():
+                return self.call(node)
+            case Negate():
+                operand = self.build(node.operand)
+                return Shaped(-operand.expr, operand.shape)
+            case Transposed():
+                operand = self.build(node.operand)
+                if operand.is_scalar:
+                    return operand
+                return Shaped(operand.expr.T, (operand.cols, operand.rows))
+            case Binary():
+                left, right = self.build(node.left), self.build(node.right)
+                return _BINARY_RULES[node.op](self, left, right, node.offset)
+
+    def name(self, name: str, offset: int) -> Shaped:
+        scope = self.scope
+        if name in scope.quantities:
+            found = scope.quantities[name]
+            return Shaped(found.symbol, found.shape)
+        if name == scope.target:
+            message = f"'{name}' depends on itself: it is used in its own definition"
+            raise self.fail(CycleError, message, offset)
+        if name in scope.later:
+            message = f"'{name}' is used before it is defined (by '{scope.later[name]}')"
+            raise self.fail(CycleError, message, offset)
+        raise self.fail(UnknownSymbolError, f"unknown symbol '{name}'{self._hint(name)}", offset)
+
+    def _hint(self, name: str) -> str:
+        if name in self.scope.dimensions:
+            return f" ('{name}' is a dimension, not a quantity)"
+        if name in self._function_names():
+            return f" ('{name}' is a function: write {name}(...))"
+        close = difflib.get_close_matches(name, list(self.scope.quantities), n=1)
+        if close:
+            return f" (did you mean '{close[0]}'?)"
+        if name == "e":
+            return " (for Euler's number write exp(x))"
+        return " (neither given nor defined by an earlier equation)"
+
+    def _function_names(self) -> list[str]:
+        return sorted({*ACTIVATIONS, *VECTOR_FUNCTIONS, *self.scope.functions})
+
+    def call(self, node: Call) -> Shaped:
+        name = node.function
+        scope = self.scope
+        if name in ACTIVATIONS or name in scope.functions:
+            function = ACTIVATIONS[name].function if name in ACTIVATIONS else scope.functions[name]
+            return self.apply(function, self.build(node.argument))
+        if name in VECTOR_FUNCTIONS:
+            argument = self.build(node.argument)
+            try:
+                expr, shape = VECTOR_FUNCTIONS[name].build(argument.expr, argument.shape)
+            except ShapeError as error:
+                raise self.fail(ShapeError, error.message, node.offset) from None
+            return Shaped(expr, shape)
+        if name in scope.quantities or name == scope.target or name in scope.later:
+            # `W (x + b)`: a quantity before parentheses multiplies them
+            factor = self.name(name, node.offset)
+            return self.multiply(factor, self.build(node.argument), node.offset)
+        known = ", ".join(self._function_names())
+        message = f"unknown function '{name}'; known: {known} (declare others under 'functions')"
+        raise self.fail(UnknownFunctionError, message, node.offset)
+
+    @staticmethod
+    def apply(function: sp.FunctionClass, argument: Shaped) -> Shaped:
+        # a scalar function of a vector or matrix applies entry by entry
+        if argument.is_scalar:
+            return Shaped(function(argument.expr), SCALAR)
+        return Shaped(elementwise(function, argument.expr), argument.shape)
+
+    def add(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
+        a, b = _spread(a, over=b), _spread(b, over=a)
+        if a.shape != b.shape:
+            message = f"cannot add {format_shape(a.shape)} and {format_shape(b.shape)}"
+            raise self._sum_error(message, a, b, offset)
+        return Shaped(a.expr + b.expr, a.shape)
+
+    def subtract(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
+        a, b = _spread(a, over=b), _spread(b, over=a)
+        if a.shape != b.shape:
+            message = f"cannot subtract {format_shape(b.shape)} from {format_shape(a.shape)}"
+            raise self._sum_error(message, a, b, offset)
+        return Shaped(a.expr - b.expr, a.shape)
+
+    def _sum_error(self, message: str, a: Shaped, b: Shaped, offset: int) -> DeriveError:
+        if a.is_scalar or b.is_scalar:
+            message += "; only a number is added to every entry of a vector (as in 1 - y)"
+        return self.fail(ShapeError, message, offset)
+
+    def multiply(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
+        if a.is_scalar or b.is_scalar:  # scaling: c A
+            return Shaped(a.expr * b.expr, b.shape if a.is_scalar else a.shape)
+        if a.cols != b.rows:
+            message = (
+                f"cannot multiply {format_shape(a.shape)} by {format_shape(b.shape)}: "
+                f"{a.cols} columns against {b.rows} rows "
+                "(write ^T for a transpose, .* for an entrywise product)"
+            )
+            raise self.fail(ShapeError, message, offset)
+        product = a.expr * b.expr
+        if (a.rows, b.cols) == SCALAR:  # a 1×1 product such as wᵀx is a scalar
+            return Shaped(sp.Trace(product), SCALAR)
+        return Shaped(product, (a.rows, b.cols))
+
+    def divide(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
+        if not b.is_scalar:
+            message = f"cannot divide by {format_shape(b.shape)}: a divisor must be a scalar"
+            raise self.fail(ShapeError, message, offset)
+        if b.expr.is_zero:
+            raise self.fail(UnsupportedError, "division by zero", offset)
+        inverse = b.expr**-1
+        return Shaped(a.expr * inverse if a.is_scalar else inverse * a.expr, a.shape)
+
+    def hadamard(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
+        if a.is_scalar or b.is_scalar:
+            return self.multiply(a, b, offset)
+        if a.shape != b.shape:
+            message = (
+                f"cannot multiply {format_shape(a.shape)} and {format_shape(b.shape)} "
+                "entry by entry: the shapes differ"
+            )
+            raise self.fail(ShapeError, message, offset)
+        return Shaped(sp.HadamardProduct(a.expr, b.expr), a.shape)
+
+    def power(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
+        if not a.is_scalar:
+            message = (
+                f"cannot raise {format_shape(a.shape)} to a power: ^ is for scalars "
+                "(write x^T for a transpose, x .* x for an entrywise square)"
+            )
+            raise self.fail(ShapeError, message, offset)
+        if not b.is_scalar:
+            message = f"an exponent must be a scalar, not {format_shape(b.shape)}"
+            raise self.fail(ShapeError, message, offset)
+        return Shaped(a.expr**b.expr, SCALAR)
+
+
+def _spread(x: Shaped, *, over: Shaped) -> Shaped:
+    """A number beside a matrix in a sum, spread over every entry: c + A = c·1 + A."""
+    if x.is_scalar and not over.is_scalar and not x.expr.free_symbols:
+        return Shaped(x.expr * sp.OneMatrix(*over.shape), over.shape)
+    return x
+
+
+_BINARY_RULES: dict[Operator, Callable[[ExpressionBuilder, Shaped, Shaped, int], Shaped]] = {
+    "+": ExpressionBuilder.add,
+    "-": ExpressionBuilder.subtract,
+    "*": ExpressionBuilder.multiply,
+    "/": ExpressionBuilder.divide,
+    ".*": ExpressionBuilder.hadamard,
+    "^": ExpressionBuilder.power,
+}
