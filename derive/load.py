@@ -1,0 +1,208 @@
+"""Reading a network file (YAML) into a Network, keeping where each item stands in the file.
+
+The YAML is composed into nodes (never constructed into Python objects), so every value
+keeps its line and column; an error inside an equation points at the offending token.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from derive.build import InputLocations, build_network
+from derive.errors import InputFileError, Location
+from derive.model import Network
+from derive.parse import TextSpan
+
+REQUIRED_KEYS = ("given", "forward", "loss", "wrt")
+OPTIONAL_KEYS = ("title", "variants", "functions", "onehot", "assumptions")
+
+# What each key holds, as an error message says it: "'wrt' must be <this>, not ...".
+_EXPECTED = {
+    "title": "text",
+    "given": "a mapping from each name to its shape, e.g. 'x: vector n'",
+    "forward": "a list of equations, e.g. '- s = W1 x + b1'",
+    "loss": "one equation, e.g. 'e = (t - y)^2 / 2'",
+    "wrt": "a list of names, e.g. [W1, b1]",
+    "variants": "a mapping from each variant's name to one equation, e.g. 'skip: z = W2 h + s'",
+    "functions": "a list of names, e.g. [f]",
+    "onehot": "a list of names, e.g. [t]",
+    "assumptions": "a list of sentences",
+}
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+def load_network(path: str | os.PathLike[str]) -> Network:
+    """The Network described by the YAML file at ``path``; its title defaults to the file stem."""
+    file = Path(path)
+    where = Location(str(file))
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(f"no such file: '{file}'", location=where) from None
+    except IsADirectoryError:
+        raise InputFileError(
+            f"'{file}' is a directory, not a network file", location=where
+        ) from None
+    except UnicodeDecodeError:
+        raise InputFileError(f"'{file}' is not UTF-8 text", location=where) from None
+    except OSError as error:
+        raise InputFileError(f"cannot read '{file}': {error.strerror}", location=where) from None
+    return parse_network_text(text, source=str(file))
+
+
+def parse_network_text(text: str, source: str = "<string>") -> Network:
+    """The Network described by YAML ``text``; ``source`` names it in error locations."""
+    return _Reader(text, source).network()
+
+
+class _Reader:
+    """Reads one YAML text into build_network's arguments and their locations."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.text = text
+        self.source = source
+
+    def network(self) -> Network:
+        root = self.compose()
+        entries = self.mapping(root, "a network file", "a mapping with the keys given, forward, …")
+        for key, (key_node, _) in entries.items():
+            if key not in REQUIRED_KEYS + OPTIONAL_KEYS:
+                known = ", ".join(REQUIRED_KEYS + OPTIONAL_KEYS)
+                message = f"unknown key '{key}' (a network file has {known})"
+                raise InputFileError(message, location=self.location(key_node))
+        values = {key: value for key, (_, value) in entries.items() if not _is_null(value)}
+        for key in REQUIRED_KEYS:
+            if key not in entries:
+                raise InputFileError(f"missing required key '{key}'", location=self.location(root))
+            if key not in values:
+                raise self.wrong(key, entries[key][1])
+
+        given = self.string_mapping(
+            values["given"], "given", "'scalar', 'vector n' or 'matrix k n'"
+        )
+        variants = self.string_mapping(values.get("variants"), "variants", "one equation")
+        forward = self.string_list(values["forward"], "forward", "an equation")
+        wrt = self.string_list(values["wrt"], "wrt", "a name")
+        functions = self.string_list(values.get("functions"), "functions", "a name")
+        onehot = self.string_list(values.get("onehot"), "onehot", "a name")
+        assumptions = self.string_list(values.get("assumptions"), "assumptions", "a sentence")
+        loss, loss_span = self.string(values["loss"], "'loss'", _EXPECTED["loss"])
+        title = self.string(values["title"], "'title'", "text")[0] if "title" in values else None
+
+        return build_network(
+            title=title or _default_title(self.source),
+            given={name: spec for name, (_, spec, _) in given.items()},
+            forward=[text for text, _ in forward],
+            loss=loss,
+            wrt=[name for name, _ in wrt],
+            variants={label: text for label, (_, text, _) in variants.items()},
+            functions=[name for name, _ in functions],
+            onehot=[name for name, _ in onehot],
+            assumptions=[sentence for sentence, _ in assumptions],
+            source=self.source,
+            locations=InputLocations(
+                given_names={name: key for name, (key, _, _) in given.items()},
+                given_specs={name: span for name, (_, _, span) in given.items()},
+                forward=[span for _, span in forward],
+                loss=loss_span,
+                wrt=[span for _, span in wrt],
+                variants={label: span for label, (_, _, span) in variants.items()},
+                functions=[span for _, span in functions],
+                onehot=[span for _, span in onehot],
+            ),
+        )
+
+    def compose(self) -> yaml.Node:
+        try:
+            root = yaml.compose(self.text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            message = f"invalid YAML: {error.problem or error.context}"
+            location = Location(self.source, mark.line + 1, mark.column + 1) if mark else None
+            raise InputFileError(message, location=location or Location(self.source)) from None
+        except yaml.YAMLError as error:
+            raise InputFileError(f"invalid YAML: {error}", location=Location(self.source)) from None
+        if root is None:
+            message = (
+                "the file is empty; a network file is a mapping with given, forward, loss, wrt"
+            )
+            raise InputFileError(message, location=Location(self.source, 1, 1))
+        return root
+
+    def location(self, node: yaml.Node) -> Location:
+        mark = node.start_mark
+        return Location(self.source, mark.line + 1, mark.column + 1)
+
+    def span(self, node: yaml.ScalarNode) -> TextSpan:
+        """Where the text of ``node`` starts; exact if the file holds it character for character."""
+        start, end = node.start_mark, node.end_mark
+        quote = node.style if node.style in ("'", '"') else ""
+        written = self.text[start.index : end.index]
+        if node.style in (None, "'", '"') and written == f"{quote}{node.value}{quote}":
+            return TextSpan(self.source, start.line + 1, start.column + 1 + len(quote))
+        return TextSpan(self.source, start.line + 1, start.column + 1, exact=False)
+
+    def wrong(self, what: str, node: yaml.Node, expected: str | None = None) -> InputFileError:
+        """'<what>' must be <expected>, not <what the node is>."""
+        if _is_null(node):
+            found = "empty"
+        elif isinstance(node, yaml.ScalarNode):
+            found = f"the value '{node.value}'"
+        else:
+            found = "a mapping" if isinstance(node, yaml.MappingNode) else "a list"
+        subject = f"'{what}'" if what in _EXPECTED else what
+        message = f"{subject} must be {expected or _EXPECTED[what]}, not {found}"
+        return InputFileError(message, location=self.location(node))
+
+    def string(self, node: yaml.Node, what: str, expected: str) -> tuple[str, TextSpan]:
+        if not isinstance(node, yaml.ScalarNode) or _is_null(node):
+            raise self.wrong(what, node, expected)
+        return node.value, self.span(node)
+
+    def mapping(
+        self, node: yaml.Node, what: str, expected: str
+    ) -> dict[str, tuple[yaml.ScalarNode, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.wrong(what, node, expected)
+        entries: dict[str, tuple[yaml.ScalarNode, yaml.Node]] = {}
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode) or _is_null(key):
+                raise self.wrong(f"a key in {what}", key, "a name")
+            if key.value in entries:
+                message = f"duplicate key '{key.value}' in {what}"
+                raise InputFileError(message, location=self.location(key))
+            entries[key.value] = (key, value)
+        return entries
+
+    def string_mapping(
+        self, node: yaml.Node | None, key: str, expected: str
+    ) -> dict[str, tuple[TextSpan, str, TextSpan]]:
+        """name -> (where the name is, its value, where the value is); {} when absent."""
+        if node is None:
+            return {}
+        found = {}
+        for name, (key_node, value) in self.mapping(node, key, _EXPECTED[key]).items():
+            text, span = self.string(value, f"'{key}: {name}'", expected)
+            found[name] = (self.span(key_node), text, span)
+        return found
+
+    def string_list(
+        self, node: yaml.Node | None, key: str, expected: str
+    ) -> list[tuple[str, TextSpan]]:
+        """Each item and where it is; [] when absent."""
+        if node is None:
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.wrong(key, node)
+        return [self.string(item, f"each item of '{key}'", expected) for item in node.value]
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
+
+
+def _default_title(source: str) -> str:
+    return "Network" if source.startswith("<") else Path(source).stem
