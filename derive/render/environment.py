@@ -1,0 +1,217 @@
+"""The Jinja environments and filters shared by every output format.
+
+Two environments: one for LaTeX (delimiters ``<< >>``, ``<% %>``, ``<# #>`` so that TeX's braces
+and ``{#`` never clash) and one for Markdown (Jinja's usual delimiters). Both are strict
+(``StrictUndefined``) and never autoescape: every piece of user text goes through the one
+``escape`` filter of its format, and every formula side through ``math``.
+
+Filters (both environments):
+    escape   user text → safe text (LaTeX: ``\\ { } $ & # ^ _ % ~ < > |``; Markdown: punctuation)
+    math     MathItem → math-mode LaTeX (sympy → ``tex``; Tex as is; str → ``\\text{...}``)
+    inline   MathItem → running text (str → escaped text; anything else → ``$math$``)
+    relation a Line's relation → LaTeX (``=``, ``\\approx``; ``≈`` and ``<=`` are translated)
+    shape    an Answer's shape → "scalar" or ``$k \\times n$``
+    sci      a float → ``3.1e-10``
+    phrase   "central finite differences, float64" → "central finite differences (float64)"
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+import sympy as sp
+
+from derive.model import MathItem, Tex
+from derive.printing import latex_name, tex
+
+# Characters that mean something to TeX in running text, and what prints them.
+LATEX_SPECIALS: dict[str, str] = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "^": r"\textasciicircum{}",
+    "_": r"\_",
+    "%": r"\%",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",  # in OT1 text, < and > print as ¡ and ¿
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+}
+
+
+def _greek(letter: str) -> str:
+    """α → alpha, Γ → Gamma, from the Unicode name (which spells lambda "LAMDA")."""
+    *_, case, _, name = unicodedata.name(letter).split()  # GREEK SMALL LETTER ALPHA
+    name = name.lower().replace("lamda", "lambda")
+    return name if case == "SMALL" else name.capitalize()
+
+
+# Unicode that course text uses and pdflatex's utf8 input cannot set without help.
+UNICODE_TEXT: dict[str, str] = {
+    **{g: rf"\ensuremath{{\{_greek(g)}}}" for g in "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ"},
+    "×": r"\ensuremath{\times}",
+    "·": r"\ensuremath{\cdot}",
+    "−": r"\ensuremath{-}",
+    "≤": r"\ensuremath{\le}",
+    "≥": r"\ensuremath{\ge}",
+    "≠": r"\ensuremath{\ne}",
+    "≈": r"\ensuremath{\approx}",
+    "→": r"\ensuremath{\to}",
+    "∂": r"\ensuremath{\partial}",
+    "∇": r"\ensuremath{\nabla}",
+    "∑": r"\ensuremath{\sum}",
+    "∈": r"\ensuremath{\in}",
+    "∞": r"\ensuremath{\infty}",
+    "⊙": r"\ensuremath{\odot}",
+    "⊘": r"\ensuremath{\oslash}",
+    "ᵀ": r"\ensuremath{^{\top}}",
+    "²": r"\ensuremath{^{2}}",
+    "³": r"\ensuremath{^{3}}",
+}
+
+_LATEX_TEXT = re.compile("|".join(re.escape(c) for c in [*LATEX_SPECIALS, *UNICODE_TEXT]))
+
+# Markdown: backslash-escape punctuation that starts emphasis, links, code, math or HTML, and
+# the characters that make a line a heading, list item or quote.
+_MARKDOWN_ANYWHERE = re.compile(r"([\\`*_{}\[\]<>#|$~!&])")
+_MARKDOWN_LINE_START = re.compile(r"^(\s*)(?:([-+=])|(\d+)([.)]))", re.MULTILINE)
+
+RELATIONS: dict[str, str] = {"≈": r"\approx", "<=": r"\le", ">=": r"\ge", "≤": r"\le", "≥": r"\ge"}
+
+
+def escape_latex(text: str) -> str:
+    """User text made safe for LaTeX running text (titles, statements, names, rules)."""
+    return _LATEX_TEXT.sub(lambda m: LATEX_SPECIALS.get(m[0]) or UNICODE_TEXT[m[0]], str(text))
+
+
+def escape_markdown(text: str) -> str:
+    """User text made safe for Markdown running text."""
+    escaped = _MARKDOWN_ANYWHERE.sub(r"\\\1", str(text))
+    return _MARKDOWN_LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    indent, marker, number, period = match.groups()
+    if marker:
+        return rf"{indent}\{marker}"  # "- x" would be a list item
+    return rf"{indent}{number}\{period}"  # "1. x" would be a numbered list item
+
+
+def math(item: MathItem | None) -> str:
+    """A formula side as math-mode LaTeX: sympy → tex, Tex as is, plain text → \\text{...}."""
+    if item is None:
+        return ""
+    if isinstance(item, Tex):
+        return str(item)
+    if isinstance(item, str):
+        return rf"\text{{{escape_latex(item)}}}" if item else ""
+    if isinstance(item, sp.Basic):
+        return tex(item)
+    raise TypeError(f"cannot typeset {type(item).__name__} as math: {item!r}")
+
+
+def _inline(escape: Callable[[str], str]) -> Callable[[MathItem], str]:
+    def inline(item: MathItem) -> str:
+        """Running text: plain text escaped, anything else as inline math."""
+        if isinstance(item, str) and not isinstance(item, Tex):
+            return escape(item)
+        return f"${math(item)}$"
+
+    return inline
+
+
+def relation(symbol: str) -> str:
+    return RELATIONS.get(symbol, symbol)
+
+
+def shape(dims: Sequence[int | str]) -> str:
+    """() → "scalar"; (k, n) → "$k \\times n$" (string dims are symbol names)."""
+    if not dims:
+        return "scalar"
+    printed = [str(d) if isinstance(d, int) else latex_name(str(d)) for d in dims]
+    return "$" + r" \times ".join(printed) + "$"
+
+
+def sci(value: float) -> str:
+    return f"{value:.1e}"
+
+
+def phrase(method: str) -> str:
+    """ "central finite differences, float64" → "central finite differences (float64)"."""
+    head, _, tail = method.partition(", ")
+    return f"{head} ({tail})" if tail else head
+
+
+def _filters(escape: Callable[[str], str]) -> dict[str, Callable[..., str]]:
+    return {
+        "escape": escape,
+        "math": math,
+        "inline": _inline(escape),
+        "relation": relation,
+        "shape": shape,
+        "sci": sci,
+        "phrase": lambda method: escape(phrase(method)),
+    }
+
+
+def _template_source(name: str) -> str:
+    """A template's text from the installed package ``derive.templates`` (or the source tree)."""
+    try:
+        return (resources.files("derive.templates") / name).read_text(encoding="utf-8")
+    except ModuleNotFoundError:  # running from a checkout that is not installed
+        return (Path(__file__).resolve().parents[2] / "templates" / name).read_text("utf-8")
+
+
+def _loader() -> jinja2.FunctionLoader:
+    def load(name: str) -> tuple[str, None, Callable[[], bool]]:
+        try:
+            return _template_source(name), None, lambda: True
+        except FileNotFoundError as missing:
+            raise jinja2.TemplateNotFound(name) from missing
+
+    return jinja2.FunctionLoader(load)
+
+
+@functools.cache
+def latex_environment() -> jinja2.Environment:
+    """Jinja for .tex templates: << var >>, <% block %>, <# comment #>."""
+    env = jinja2.Environment(
+        loader=_loader(),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        block_start_string="<%",
+        block_end_string="%>",
+        variable_start_string="<<",
+        variable_end_string=">>",
+        comment_start_string="<#",
+        comment_end_string="#>",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(_filters(escape_latex))
+    return env
+
+
+@functools.cache
+def markdown_environment() -> jinja2.Environment:
+    """Jinja for .md templates, with the usual delimiters."""
+    env = jinja2.Environment(
+        loader=_loader(),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(_filters(escape_markdown))
+    return env

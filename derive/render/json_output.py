@@ -1,0 +1,74 @@
+"""JSON output: a stable contract for graders and other programs.
+
+Shape (extra keys may be added, required ones are never removed)::
+
+    {"title": str,
+     "parts": [{"name": str, "heading": str,
+                "answers": {NAME: {"shape": [rows, cols] or [], "latex": str, "sympy": str,
+                                   "value": "-5/3", "float": -1.666...}},
+                "verification": {"points": int, "max_rel_error": float, "ok": bool} or null}]}
+
+``"value"`` and ``"float"`` appear only when the answer is an exact number (Rational, Integer).
+``"max_rel_error"`` is null if the check produced no finite error (JSON has no NaN or Infinity).
+
+``"sympy"`` is ``sympy.srepr`` of the answer; ``eval`` it with sympy's names plus
+``derive.functions.SREPR_NAMESPACE`` to get the expression back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import sympy as sp
+
+from derive.model import Answer, Part, Solution, Verification
+from derive.printing import tex
+
+
+def render_json(solution: Solution) -> str:
+    """The solution's answers and checks as indented JSON (see the module docstring)."""
+    document = {"title": solution.title, "parts": [_part(part) for part in solution.parts]}
+    return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def _part(part: Part) -> dict[str, Any]:
+    return {
+        "name": part.name,
+        "heading": part.heading,
+        "answers": {name: _answer(answer) for name, answer in part.answers.items()},
+        "verification": _verification(part.verification),
+    }
+
+
+def _answer(answer: Answer) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "shape": [_dim(d) for d in answer.shape],
+        "latex": tex(answer.value),
+        "sympy": sp.srepr(answer.value),
+    }
+    if isinstance(answer.value, sp.Rational):  # Integer is a Rational too
+        entry["value"] = str(answer.value)
+        entry["float"] = float(answer.value)
+    return entry
+
+
+def _dim(dim: object) -> int | str:
+    """Dims are JSON-ready already; sympy Integers and Symbols slip through as int and str."""
+    if isinstance(dim, int | str):
+        return dim
+    if isinstance(dim, sp.Integer):
+        return int(dim)
+    return str(dim)
+
+
+def _verification(check: Verification | None) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    error = float(check.max_rel_error)
+    return {
+        "points": int(check.points),
+        "max_rel_error": error if math.isfinite(error) else None,
+        "ok": bool(check.ok),
+    }

@@ -1,0 +1,111 @@
+"""PDF output: the LaTeX document compiled by latexmk (or pdflatex) in a scratch directory."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from derive.errors import RenderError, ToolMissingError
+from derive.model import Solution
+from derive.render.latex import render_latex
+
+TIMEOUT_SECONDS = 120
+TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk"
+_JOB = "solution"
+
+
+def write_pdf(solution: Solution, path: str | Path) -> None:
+    """Compile the solution to PDF at ``path``.
+
+    Raises ToolMissingError when neither latexmk nor pdflatex is installed, and RenderError
+    (holding the error lines of LaTeX's log) when the compilation fails or times out.
+    """
+    compile_pdf(render_latex(solution), path)
+
+
+def compile_pdf(document: str, path: str | Path) -> None:
+    """Compile a complete LaTeX ``document`` to PDF at ``path`` (no shell escape)."""
+    commands = _commands()
+    with tempfile.TemporaryDirectory(prefix="derive-") as scratch:
+        workdir = Path(scratch)
+        (workdir / f"{_JOB}.tex").write_text(document, encoding="utf-8")
+        for command in commands:
+            try:
+                completed = subprocess.run(
+                    command,
+                    cwd=workdir,
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    text=True,
+                    errors="replace",
+                    timeout=TIMEOUT_SECONDS,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                raise RenderError(
+                    f"LaTeX did not finish within {TIMEOUT_SECONDS} s ({command[0]})"
+                ) from None
+            if completed.returncode != 0:
+                raise RenderError(_failure_message(workdir, command[0], completed.stdout))
+        built = workdir / f"{_JOB}.pdf"
+        if not built.is_file():
+            raise RenderError(f"{commands[0][0]} finished but wrote no PDF")
+        target = Path(path)
+        try:
+            shutil.copyfile(built, target)
+        except OSError as error:
+            raise RenderError(f"cannot write {target}: {error.strerror or error}") from None
+
+
+def _commands() -> list[list[str]]:
+    """How to compile: latexmk once, or pdflatex twice (for references)."""
+    if shutil.which("latexmk"):
+        return [
+            [
+                "latexmk",
+                "-pdf",
+                "-no-shell-escape",
+                "-interaction=nonstopmode",
+                "-halt-on-error",
+                "-no-file-line-error",  # errors as "! ..." lines, which log_errors picks out
+                f"{_JOB}.tex",
+            ]
+        ]
+    if shutil.which("pdflatex"):
+        once = [
+            "pdflatex",
+            "-no-shell-escape",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            "-no-file-line-error",
+            f"{_JOB}.tex",
+        ]
+        return [once, once]
+    raise ToolMissingError(
+        "making a PDF needs latexmk or pdflatex; install the Debian packages "
+        f"{TEX_PACKAGES} (e.g. sudo apt-get install {TEX_PACKAGES})"
+    )
+
+
+def _failure_message(workdir: Path, program: str, output: str) -> str:
+    log = workdir / f"{_JOB}.log"
+    text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else output
+    lines = log_errors(text)
+    if not lines:
+        lines = [line for line in output.splitlines() if line.strip()][-5:]
+    return f"LaTeX failed ({program}):\n" + "\n".join(lines)
+
+
+def log_errors(log: str) -> list[str]:
+    """The lines of a TeX log that say what went wrong: each "!" line and the 2 after it,
+    and the "l.NN" lines that show where."""
+    lines = log.splitlines()
+    wanted: list[int] = []
+    for number, line in enumerate(lines):
+        if line.startswith("!"):
+            wanted.extend(range(number, min(number + 3, len(lines))))
+        elif line.startswith("l.") and line[2:3].isdigit():
+            wanted.append(number)
+    return [lines[n] for n in sorted(set(wanted))]
