@@ -23,6 +23,8 @@ from derive.render import (
     render_latex,
     render_latex_fragment,
     render_markdown,
+    render_questions_latex,
+    render_questions_markdown,
     write_output,
     write_pdf,
 )
@@ -272,6 +274,29 @@ def test_markdown_escapes_all_user_text() -> None:
     assert NASTY not in markdown
 
 
+# --- the problem sheet -------------------------------------------------------------------------
+
+
+def test_questions_show_the_problem_without_the_solution() -> None:
+    document = render_questions_latex(two_layer())
+    markdown = render_questions_markdown(two_layer())
+    for text in (document, markdown):
+        assert "Find the gradient of e with respect to W1." in text
+        assert r"s &= W_{1} x + b_{1}" in text  # the setup
+        assert r"\frac{\partial e}{\partial W_{1}}$" in text  # what to find
+        assert r"\delta_{s}" not in text
+        assert "Checked numerically" not in text
+    assert r"\item $\displaystyle \frac{\partial e}{\partial t}$ \hfill (scalar)" in document
+    assert r"1. $\frac{\partial e}{\partial W_{1}}$ ($k \times n$)" in markdown
+
+
+def test_questions_are_not_written_as_json(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="problem sheet can be written as tex, md or pdf"):
+        write_output(two_layer(), tmp_path / "q.json", questions=True)
+    write_output(two_layer(), tmp_path / "q.md", questions=True)
+    assert "## Gradient with respect to W1" in (tmp_path / "q.md").read_text(encoding="utf-8")
+
+
 # --- JSON --------------------------------------------------------------------------------------
 
 
@@ -470,3 +495,13 @@ def test_latex_failure_is_a_render_error_with_the_log_lines(tmp_path: Path) -> N
     assert "\nl." in message
     assert "Traceback" not in message
     assert not (tmp_path / "key.pdf").exists()
+
+
+@pytest.mark.slow
+def test_questions_pdf_compiles(tmp_path: Path) -> None:
+    _require("latexmk", "pdftotext")
+    target = tmp_path / "questions.pdf"
+    write_output(two_layer(), target, questions=True)
+    text = _pdf_text(target)
+    assert "Find" in text
+    assert "Checked numerically" not in text

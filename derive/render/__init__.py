@@ -11,8 +11,8 @@ from pathlib import Path
 from derive.errors import RenderError
 from derive.model import Solution
 from derive.render.json_output import render_json
-from derive.render.latex import render_latex, render_latex_fragment
-from derive.render.markdown import render_markdown
+from derive.render.latex import render_latex, render_latex_fragment, render_questions_latex
+from derive.render.markdown import render_markdown, render_questions_markdown
 from derive.render.pdf import write_pdf
 
 __all__ = [
@@ -22,6 +22,8 @@ __all__ = [
     "render_latex",
     "render_latex_fragment",
     "render_markdown",
+    "render_questions_latex",
+    "render_questions_markdown",
     "write_output",
     "write_pdf",
 ]
@@ -36,6 +38,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
 _ALIASES = {"latex": "tex", "markdown": "md"}
 
 _TEXT_RENDERERS = {"tex": render_latex, "md": render_markdown, "json": render_json}
+_QUESTION_RENDERERS = {"tex": render_questions_latex, "md": render_questions_markdown}
 
 
 def format_for_path(path: str | Path) -> str:
@@ -50,15 +53,23 @@ def format_for_path(path: str | Path) -> str:
     )
 
 
-def write_output(solution: Solution, path: str | Path, fmt: str | None = None) -> None:
-    """Write ``solution`` to ``path`` as ``fmt`` (tex, pdf, md, json; None: from the suffix)."""
+def write_output(
+    solution: Solution, path: str | Path, fmt: str | None = None, *, questions: bool = False
+) -> None:
+    """Write ``solution`` to ``path`` as ``fmt`` (tex, pdf, md, json; None: from the suffix).
+
+    With ``questions``, write the problem sheet instead of the key (tex, pdf and md only).
+    """
     name = format_for_path(path) if fmt is None else _ALIASES.get(fmt.lower(), fmt.lower())
-    if name == "pdf":
-        write_pdf(solution, path)
-        return
-    if name not in _TEXT_RENDERERS:
+    if name not in FORMATS:
         raise RenderError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
-    text = _TEXT_RENDERERS[name](solution)
+    if name == "pdf":
+        write_pdf(solution, path, questions=questions)
+        return
+    renderers = _QUESTION_RENDERERS if questions else _TEXT_RENDERERS
+    if name not in renderers:
+        raise RenderError(f"the problem sheet can be written as tex, md or pdf, not {name}")
+    text = renderers[name](solution)
     try:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as error:

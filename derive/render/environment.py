@@ -172,9 +172,9 @@ def _template_source(name: str) -> str:
 
 
 def _loader() -> jinja2.FunctionLoader:
-    def load(name: str) -> tuple[str, None, Callable[[], bool]]:
+    def load(name: str) -> tuple[str, str, Callable[[], bool]]:
         try:
-            return _template_source(name), None, lambda: True
+            return _template_source(name), f"templates/{name}", lambda: True
         except FileNotFoundError as missing:
             raise jinja2.TemplateNotFound(name) from missing
 

@@ -1,4 +1,4 @@
-"""LaTeX output: the whole solution document, and the answers alone for Jupyter."""
+"""LaTeX output: the solution key, the problem sheet, and the answers alone for Jupyter."""
 
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ from derive.render.environment import latex_environment
 
 
 def render_latex(solution: Solution) -> str:
-    """The solution as a complete LaTeX document (article class, compiles with pdflatex)."""
+    """The solution key as a complete LaTeX document (article class, compiles with pdflatex)."""
     return latex_environment().get_template("solution.tex.j2").render(solution=solution)
+
+
+def render_questions_latex(solution: Solution) -> str:
+    """The problem sheet (statements, setup and what to find, no answers) as LaTeX."""
+    return latex_environment().get_template("questions.tex.j2").render(solution=solution)
 
 
 def render_latex_fragment(solution: Solution) -> str:

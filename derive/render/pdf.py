@@ -9,20 +9,21 @@ from pathlib import Path
 
 from derive.errors import RenderError, ToolMissingError
 from derive.model import Solution
-from derive.render.latex import render_latex
+from derive.render.latex import render_latex, render_questions_latex
 
 TIMEOUT_SECONDS = 120
 TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk"
 _JOB = "solution"
 
 
-def write_pdf(solution: Solution, path: str | Path) -> None:
-    """Compile the solution to PDF at ``path``.
+def write_pdf(solution: Solution, path: str | Path, *, questions: bool = False) -> None:
+    """Compile the solution key (or, with ``questions``, the problem sheet) to PDF at ``path``.
 
     Raises ToolMissingError when neither latexmk nor pdflatex is installed, and RenderError
     (holding the error lines of LaTeX's log) when the compilation fails or times out.
     """
-    compile_pdf(render_latex(solution), path)
+    document = render_questions_latex(solution) if questions else render_latex(solution)
+    compile_pdf(document, path)
 
 
 def compile_pdf(document: str, path: str | Path) -> None:
