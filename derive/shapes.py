@@ -142,7 +142,7 @@ class ExpressionBuilder:
             return f" ('{name}' is a dimension, not a quantity)"
         if name in self._function_names():
             return f" ('{name}' is a function: write {name}(...))"
-        close = difflib.get_close_matches(name, list(self.scope.quantities), n=1)
+        close = difflib.get_close_matches(name, list(self.scope.quantities), n=1, cutoff=0.5)
         if close:
             return f" (did you mean '{close[0]}'?)"
         if name == "e":
