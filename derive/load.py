@@ -121,6 +121,8 @@ class _Reader:
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             message = f"invalid YAML: {error.problem or error.context}"
+            if "block" in message:  # PyYAML's words for a line indented wrongly
+                message += " (check the indentation)"
             location = Location(self.source, mark.line + 1, mark.column + 1) if mark else None
             raise InputFileError(message, location=location or Location(self.source)) from None
         except yaml.YAMLError as error:
