@@ -225,7 +225,8 @@ def test_two_layer_network_follows_the_engine_conventions() -> None:
     network = two_layer(assumptions=["one example"])
     assert [eq.text for eq in network.equations] == [*FORWARD, LOSS]
     assert network.loss.target.name == "e"
-    s, h, z, y_ = (sp.MatrixSymbol("s", k, 1), sp.MatrixSymbol("h", k, 1), *sp.symbols("z y"))
+    s, h = sp.MatrixSymbol("s", k, 1), sp.MatrixSymbol("h", k, 1)
+    z, y_ = sp.Symbol("z"), sp.Symbol("y")
     assert [canonical(eq.rhs) for eq in network.equations] == [
         W1 * x + b1,
         canonical(elementwise(sigmoid, s)),
@@ -236,8 +237,10 @@ def test_two_layer_network_follows_the_engine_conventions() -> None:
     assert [eq.target.symbol for eq in network.equations] == [s, h, z, y_, sp.Symbol("e")]
     assert network.givens["b2"].symbol == sp.Symbol("b2")  # a scalar has no assumptions
     assert network.givens["W1"].shape == (k, n)
-    assert network.givens["x"].shape[0] is network.givens["W1"].shape[1]  # one n per network
-    assert network.givens["x"].shape[0].is_integer and network.givens["x"].shape[0].is_positive
+    dimension = network.givens["x"].shape[0]
+    assert dimension is network.givens["W1"].shape[1]  # one n per network
+    assert dimension == sp.Symbol("n", integer=True, positive=True)  # equal only if so assumed
+    assert dimension != sp.Symbol("n")
     assert network.wrt == WRT
     assert network.assumptions == ["one example"]
     assert network.source == "<string>"
