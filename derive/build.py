@@ -71,7 +71,17 @@ def build_network(
     ``forward`` are equations ``"name = expression"`` in order; ``variants`` maps a name to one
     equation that replaces the equation defining the same quantity.
     """
-    _check_types(given, forward, loss, wrt, variants, functions, onehot, assumptions)
+    _check_types(
+        {"given": given, "variants": variants or {}},
+        {
+            "forward": forward,
+            "wrt": wrt,
+            "functions": functions or (),
+            "onehot": onehot or (),
+            "assumptions": assumptions or (),
+        },
+        loss,
+    )
     builder = _NetworkBuilder(source, locations or InputLocations())
     builder.declare_functions(functions or ())
     builder.declare_givens(given)
@@ -88,25 +98,13 @@ def build_network(
     )
 
 
-def _check_types(
-    given: object,
-    forward: object,
-    loss: object,
-    wrt: object,
-    variants: object,
-    functions: object,
-    onehot: object,
-    assumptions: object,
-) -> None:
+def _check_types(mappings: Mapping[str, object], lists: Mapping[str, object], loss: object) -> None:
     """Clear errors for Python callers who pass a wrong type (the YAML reader checks first)."""
-    mappings = {"given": given, "variants": variants or {}}
     for key, value in mappings.items():
         if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
             raise InputFileError(f"'{key}' must map names to strings")
-    lists = {"forward": forward, "wrt": wrt, "functions": functions or (), "onehot": onehot or ()}
-    lists["assumptions"] = assumptions or ()
     for key, value in lists.items():
         if isinstance(value, str) or not isinstance(value, Sequence):
             raise InputFileError(f"'{key}' must be a list of strings, not {type(value).__name__}")

@@ -142,11 +142,11 @@ class ExpressionBuilder:
             return f" ('{name}' is a dimension, not a quantity)"
         if name in self._function_names():
             return f" ('{name}' is a function: write {name}(...))"
+        if name == "e":
+            return " (for Euler's number write exp(x))"
         close = difflib.get_close_matches(name, list(self.scope.quantities), n=1, cutoff=0.5)
         if close:
             return f" (did you mean '{close[0]}'?)"
-        if name == "e":
-            return " (for Euler's number write exp(x))"
         return " (neither given nor defined by an earlier equation)"
 
     def _function_names(self) -> list[str]:

@@ -22,7 +22,13 @@ from derive.errors import (
     UnknownSymbolError,
     UnsupportedError,
 )
-from derive.functions import elementwise, generic_function, sigmoid
+from derive.functions import (
+    VECTOR_FUNCTIONS,
+    VectorFunction,
+    elementwise,
+    generic_function,
+    sigmoid,
+)
 from derive.model import Network
 from derive.parse import TextSpan
 from derive.shapes import SCALAR, Scope, build_expression, format_shape, quantity
@@ -559,3 +565,18 @@ def test_locations_place_equation_errors_in_the_file() -> None:
     with pytest.raises(UnknownSymbolError) as caught:
         two_layer(wrt=["W3"], locations=locations)
     assert caught.value.location == Location("net.yaml", 14, 7)
+
+
+def test_vector_function_shape_error_is_placed_in_the_equation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The contract for entries such as softmax: raise ShapeError, the builder adds where.
+    def columns_only(argument: sp.Basic, shape: Any) -> tuple[sp.Basic, Any]:
+        raise ShapeError(f"softmax takes a column vector, not {format_shape(shape)}")
+
+    monkeypatch.setitem(VECTOR_FUNCTIONS, "softmax", VectorFunction("softmax", columns_only, ""))
+    with pytest.raises(ShapeError) as caught:
+        build_expression("2 softmax(W1)", SCOPE, span=TextSpan("net.yaml", 3, 5))
+    assert str(caught.value) == (
+        "net.yaml, line 3, column 7: in '2 softmax(W1)': softmax takes a column vector, not k×n"
+    )
