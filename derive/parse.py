@@ -221,8 +221,7 @@ def _parse(text: str, start: str, span: TextSpan | None) -> object:
     where = span or TextSpan("<string>")
     shown = text.strip()
     if not shown:
-        what = "equation" if start == "equation" else "expression"
-        raise ExpressionSyntaxError(f"empty {what}", location=where.location(0))
+        raise ExpressionSyntaxError(f"empty {start}", location=where.location(0))
     try:
         result: object = _parser().parse(text, start=start)
     except lark.exceptions.UnexpectedInput as error:
