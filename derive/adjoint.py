@@ -14,7 +14,7 @@ from functools import singledispatch
 
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.hadamard import HadamardProduct
+from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 
 from derive.errors import UnsupportedError
 from derive.functions import activation_for, elementwise
@@ -166,6 +166,16 @@ def _hadamard(expr: HadamardProduct, seed: sp.Basic) -> Iterator[Contribution]:
         for other in others:
             contribution = hadamard(contribution, other)
         yield from backprop(factor, contribution)
+
+
+@backprop.register(HadamardPower)
+def _hadamard_power(expr: HadamardPower, seed: sp.Basic) -> Iterator[Contribution]:
+    # Z = A^{∘p}: δ_A += δ_Z ⊙ p A^{∘(p−1)}
+    base, exponent = expr.base, expr.exp
+    if exponent.free_symbols:
+        raise UnsupportedError("cannot differentiate an elementwise power with a symbolic exponent")
+    derivative = base if exponent == 2 else HadamardPower(base, exponent - 1)
+    yield from backprop(base, exponent * hadamard(seed, derivative))
 
 
 @backprop.register(ElementwiseApplyFunction)

@@ -10,7 +10,8 @@ grow linearly with the number of equations.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -137,18 +138,20 @@ def _resolve(result: Backward) -> None:
     """Fill ``resolved``: each definition with every later adjoint substituted."""
     adjoints = result.adjoints
     symbols = {a.symbol: name for name, a in adjoints.items()}
-    uses: dict[sp.Basic, int] = dict.fromkeys(symbols, 0)
-    for adjoint in adjoints.values():
-        for symbol in symbols:
-            uses[symbol] += adjoint.definition.count(symbol)
+    uses: Counter[sp.Basic] = Counter()
+    givens = result.network.givens
+    for name, adjoint in adjoints.items():
+        if name in givens:  # an answer is read off, never substituted into another adjoint
+            continue
+        uses.update(occurrences(adjoint.definition, symbols))
     anchors = {s for s, count in uses.items() if count > 1}
     # in terms of anchors only: non-anchors are used once, so inlining them copies nothing
     over_anchors: dict[sp.Basic, sp.Basic] = {}
     for adjoint in adjoints.values():
         replacements = {s: over_anchors[s] for s in _symbols(adjoint.definition) if s in over_anchors}
         expr = substitute(adjoint.definition, replacements) if replacements else adjoint.definition
-        for anchor in anchors:
-            if expr.count(anchor) > 1:
+        for anchor, count in occurrences(expr, anchors).items():
+            if count > 1:
                 expr = collect_linear(expr, anchor) or expr
         if adjoint.symbol not in anchors:
             over_anchors[adjoint.symbol] = expr
@@ -161,6 +164,15 @@ def _resolve(result: Backward) -> None:
         if adjoint.symbol in anchors:
             resolved[adjoint.symbol] = adjoint.resolved
             memo.clear()
+
+
+def occurrences(expr: sp.Basic, wanted: Collection[sp.Basic]) -> Counter[sp.Basic]:
+    """How often each of ``wanted`` occurs in ``expr``'s tree."""
+    found: Counter[sp.Basic] = Counter()
+    for node in sp.preorder_traversal(expr):
+        if node in wanted:
+            found[node] += 1
+    return found
 
 
 def substitute(

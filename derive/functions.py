@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy as sp
+from sympy.core.symbol import Str
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.hadamard import HadamardProduct
 
@@ -51,8 +52,14 @@ class softplus(sp.Function):  # noqa: N801
         return sp.log(1 + sp.exp(x))
 
 
+# One shared variable, so that two copies of σ(s) are the same sympy object and cancel.
+ENTRY = sp.Dummy("d")
+
+
 def elementwise(function: sp.FunctionClass | sp.Lambda, argument: sp.MatrixExpr) -> sp.MatrixExpr:
     """``function`` applied entry by entry to a vector or matrix expression."""
+    if not isinstance(function, sp.Lambda):
+        function = sp.Lambda(ENTRY, function(ENTRY))
     return ElementwiseApplyFunction(function, argument)
 
 
@@ -87,8 +94,7 @@ def _exp_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
 
 def _log_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
     # log'(X) = 1 ⊘ X
-    d = sp.Dummy("d")
-    return elementwise(sp.Lambda(d, 1 / d), x)
+    return elementwise(sp.Lambda(ENTRY, 1 / ENTRY), x)
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,8 @@ ACTIVATIONS: dict[str, Activation] = {
 
 # Names a test or a JSON consumer needs to rebuild an answer from its srepr string.
 SREPR_NAMESPACE: dict[str, object] = {
+    "Str": Str,
+    "ElementwiseApplyFunction": ElementwiseApplyFunction,
     "sigmoid": sigmoid,
     "relu": relu,
     "softplus": softplus,

@@ -8,14 +8,14 @@ the templates only lay the records out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TypeAlias, Union
 
 import sympy as sp
 
 from derive.errors import Location
 
-Dim = sp.Expr  # a dimension: a positive integer symbol (n, k) or an Integer
-Shape = tuple[Dim, Dim]  # (rows, cols); a scalar is (1, 1)
+Dim: TypeAlias = sp.Expr  # a dimension: a positive integer symbol (n, k) or an Integer
+Shape: TypeAlias = tuple[Dim, Dim]  # (rows, cols); a scalar is (1, 1)
 
 
 class Tex(str):
@@ -26,7 +26,7 @@ class Tex(str):
 
 # What a displayed formula side may be: a sympy expression (printed by derive's LatexPrinter),
 # trusted LaTeX (Tex), or plain user text (escaped before it reaches LaTeX).
-MathItem = Union[sp.Basic, Tex, str]
+MathItem: TypeAlias = Union[sp.Basic, Tex, str]
 
 
 @dataclass(frozen=True)

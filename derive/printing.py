@@ -74,6 +74,21 @@ def _is_adjoint(name: str) -> bool:
     return name.startswith(ADJOINT_PREFIX) and len(name) > len(ADJOINT_PREFIX)
 
 
+def _negative(expr: sp.Basic) -> bool:
+    """Whether ``expr`` prints with a leading minus, without sympy's matrix ``doit``.
+
+    ``MatMul.could_extract_minus_sign`` negates and re-evaluates the product, which asks the
+    assumptions system about every factor: minutes for a deep network's answer.
+    """
+    if isinstance(expr, sp.MatMul):
+        coefficient, _ = expr.as_coeff_matrices()
+        leading = coefficient.args[0] if coefficient.is_Mul else coefficient
+        return bool(leading.is_number and leading.is_negative)
+    if isinstance(expr, sp.MatrixExpr):
+        return False
+    return bool(expr.could_extract_minus_sign())
+
+
 def _is_scalar_trace(expr: sp.Basic) -> bool:
     return isinstance(expr, sp.Trace) and expr.arg.shape == (1, 1)
 
@@ -150,17 +165,17 @@ class DeriveLatexPrinter(LatexPrinter):
     def _print_Add(self, expr: sp.Expr, order: str | None = None) -> str:
         """Like sympy's, but a sum starts with a positive term if it has one: y - t, not -t + y."""
         terms = list(self._as_ordered_terms(expr, order=order))
-        if terms and terms[0].could_extract_minus_sign():
-            positive = next((t for t in terms if not t.could_extract_minus_sign()), None)
+        if terms and _negative(terms[0]):
+            positive = next((t for t in terms if not _negative(t)), None)
             if positive is not None:
                 terms.remove(positive)
                 terms.insert(0, positive)
         pieces: list[str] = []
         for index, term in enumerate(terms):
-            if index > 0 and _is_scalar_trace(term) and term.arg.could_extract_minus_sign():
+            if index > 0 and _is_scalar_trace(term) and _negative(term.arg):
                 pieces.append(" - ")
                 term = sp.Trace(-term.arg)
-            elif index > 0 and term.could_extract_minus_sign():
+            elif index > 0 and _negative(term):
                 pieces.append(" - ")
                 term = -term
             elif index > 0:
@@ -178,7 +193,7 @@ class DeriveLatexPrinter(LatexPrinter):
             if isinstance(matrix, sp.MatAdd):
                 return True
             leading_number = isinstance(matrix, sp.MatMul) and matrix.args[0].is_number
-            return not first and (leading_number or matrix.could_extract_minus_sign())
+            return not first and (leading_number or _negative(matrix))
         return super()._needs_mul_brackets(expr, first=first, last=last)
 
     def _print_MatAdd(self, expr: sp.MatAdd) -> str:
@@ -275,7 +290,7 @@ class DeriveLatexPrinter(LatexPrinter):
         factors = []
         for arg in expr.args:
             tex = self._print(arg)
-            if isinstance(arg, _COMPOUND) or arg.could_extract_minus_sign():
+            if isinstance(arg, _COMPOUND) or _negative(arg):
                 tex = rf"\left({tex}\right)"
             factors.append(tex)
         return r" \odot ".join(factors)
@@ -283,7 +298,7 @@ class DeriveLatexPrinter(LatexPrinter):
     def _print_MatMul(self, expr: sp.MatMul) -> str:
         args = list(expr.args)
         sign = ""
-        if expr.could_extract_minus_sign():
+        if _negative(expr):
             sign = "- "
             if args[0] == -1:
                 args = args[1:]
