@@ -37,7 +37,7 @@ SCALAR_FUNCTIONS: dict[object, Callable[[Value], Value]] = {
     sp.exp: np.exp,
     sp.log: np.log,
     sp.Abs: np.abs,
-    sp.Heaviside: lambda x: np.heaviside(x, 0.5),
+    sp.Heaviside: lambda x, at_zero=0.5: np.heaviside(x, at_zero),
     sp.sin: np.sin,
     sp.cos: np.cos,
 }

@@ -25,7 +25,15 @@ def tidy(expr: sp.Basic) -> sp.Basic:
         coefficient, matrices = expr.as_coeff_matrices()
         if coefficient == 1 and len(matrices) == 1:
             return tidy(matrices[0])
-    return expr
+        if coefficient != 1:
+            factored = sp.factor_terms(coefficient)
+            if factored != coefficient:
+                return sp.MatMul(factored, *matrices)
+        return expr
+    if isinstance(expr, sp.MatrixExpr):
+        return expr
+    # 2 y − 2 t → 2 (y − t); pulls out common factors without expanding anything
+    return sp.factor_terms(expr)
 
 
 def _distribute(term: sp.Basic) -> list[sp.Basic]:

@@ -1,0 +1,45 @@
+"""Built-in examples: network files shipped with derive, solvable with no input at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from derive.errors import InputFileError
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    filename: str
+    description: str
+    notation: str | None = None
+
+
+EXAMPLES: dict[str, Example] = {
+    e.name: e
+    for e in (
+        Example("seed-problem-1", "seed_problem1.yaml", "homework Problem 1, scalar form, with the skip variant"),
+        Example("two-layer", "two_layer.yaml", "homework Problem 1 in vector form (W1 is k×n)"),
+        Example("midterm", "midterm.yaml", "y_pred = C σ(A x + b) + d per entry, σ arbitrary", "index"),
+        Example("tanh", "tanh.yaml", "a tanh layer, squared error without the 1/2"),
+        Example("relu", "relu.yaml", "a ReLU layer with a linear read-out"),
+        Example("softplus", "softplus.yaml", "a softplus layer"),
+        Example("bce", "bce.yaml", "sigmoid output with binary cross-entropy (δ_z = y − t)"),
+        Example("three-layer-skip", "three_layer_skip.yaml", "three layers with a skip connection"),
+        Example("vector-output", "vector_output.yaml", "vector output with (t − y)ᵀ(t − y)/2"),
+    )
+}
+
+# What `derive solve` with no FILE solves: the seeds' Problem 1, scalar form and vector form.
+DEFAULT = ("seed-problem-1", "two-layer")
+
+
+def example_path(name: str) -> Path:
+    """The file of the built-in example ``name``."""
+    if name not in EXAMPLES:
+        known = ", ".join(EXAMPLES)
+        raise InputFileError(f"no built-in example '{name}'; known examples: {known}")
+    traversable = resources.files("derive.examples") / EXAMPLES[name].filename
+    return Path(str(traversable))
