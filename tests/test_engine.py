@@ -1,0 +1,123 @@
+"""The backward pass: textbook forms, the seeds' answers, and linear growth on deep chains."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from derive.documents import solve_example
+from derive.engine import backward
+from derive.examples import EXAMPLES, example_path
+from derive.functions import sigmoid
+from derive.load import load_network
+from derive.solve import solve
+from tests.conftest import network_from, residual_chain_yaml
+
+
+def _scalars(names: str) -> list[sp.Symbol]:
+    return list(sp.symbols(names))
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES), ids=sorted(EXAMPLES))
+def test_every_example_solves_and_is_checked(name: str) -> None:
+    solution = solve_example(name)
+    for part in solution.parts:
+        assert part.verification is not None and part.verification.ok
+        assert part.verification.max_rel_error < 1e-5
+        assert set(part.answers) == set(load_network(example_path(name)).wrt)
+
+
+def _sigma_prime(x: sp.Basic) -> sp.Basic:
+    return sigmoid(x) * (1 - sigmoid(x))
+
+
+def test_seed_problem_1_scalar_answers_keep_the_factor_t_minus_y() -> None:
+    # Written independently from the homework: the answer sheet drops (t − y); the key must not.
+    x, t, w1, b1, w2, b2, s, h, z, y = _scalars("x t W1 b1 W2 b2 s h z y")
+    solution = solve_example("seed-problem-1")
+    main, skip = solution.parts
+    common = -(t - y) * _sigma_prime(z)
+    expected_main = {
+        "W2": common * h,
+        "b2": common,
+        "W1": common * w2 * _sigma_prime(s) * x,
+        "b1": common * w2 * _sigma_prime(s),
+    }
+    expected_skip = {
+        "W2": common * h,
+        "b2": common,
+        "W1": common * (w2 * _sigma_prime(s) + 1) * x,
+        "b1": common * (w2 * _sigma_prime(s) + 1),
+    }
+    for part, expected in ((main, expected_main), (skip, expected_skip)):
+        for name, value in expected.items():
+            assert sp.simplify(part.answers[name].value - value) == 0, (part.name, name)
+
+
+def test_skip_variant_factors_the_two_paths() -> None:
+    solution = solve_example("seed-problem-1")
+    answer = solution.answer("skip", "b1").value
+    # δ_z (W2 σ'(s) + 1): one factor holds both paths, nothing expanded
+    assert any(isinstance(f, sp.Add) and 1 in f.args for f in sp.Mul.make_args(answer))
+
+
+def test_vector_form_answers_have_textbook_shape() -> None:
+    result = backward(load_network(example_path("two-layer")))
+    delta_s = result.adjoints["s"].symbol
+    x = sp.MatrixSymbol("x", *result.network.givens["x"].shape)
+    assert result.adjoints["W1"].definition == delta_s * x.T  # δ_s xᵀ
+    assert result.adjoints["b1"].definition == delta_s
+    assert result.adjoints["W1"].resolved.shape == result.network.givens["W1"].shape
+
+
+def test_binary_cross_entropy_on_a_sigmoid_simplifies_to_y_minus_t() -> None:
+    result = backward(load_network(example_path("bce")))
+    t, y = sp.symbols("t y")
+    assert result.adjoints["z"].definition == y - t
+    assert result.adjoints["z"].inlined is not None  # the step shows what was simplified
+
+
+def test_squared_error_keeps_sigma_prime_in_textbook_form() -> None:
+    result = backward(load_network(example_path("two-layer")))
+    z = sp.Symbol("z")
+    assert result.adjoints["z"].definition == sp.Symbol("delta_y") * _sigma_prime(z)
+
+
+def test_midterm_per_entry_answers_match_the_official_solution() -> None:
+    solution = solve_example("midterm")
+    answers = solution.parts[0].answers
+    x, y_pred, y_true = sp.symbols("x y_pred y_true")
+    k = sp.Symbol("k", integer=True, positive=True)
+    big_a, b, c = (sp.MatrixSymbol(n, *s) for n, s in (("A", (k, 1)), ("b", (k, 1)), ("C", (1, k))))
+    i, j = sp.symbols("i j", integer=True)
+    sigma = answers["C"].index_form.rhs.atoms(sp.Function)
+    (sigma_fn,) = {f.func for f in sigma if f.func.__name__ == "sigma"}
+    sigma_prime = sp.Function("sigma'")
+    assert sp.simplify(answers["d"].value - 2 * (y_pred - y_true)) == 0
+    expected_c = 2 * (y_pred - y_true) * sigma_fn(big_a[j, 0] * x + b[j, 0])
+    assert sp.simplify(answers["C"].index_form.rhs - expected_c) == 0
+    expected_b = 2 * c[0, i] * sigma_prime(big_a[i, 0] * x + b[i, 0]) * (y_pred - y_true)
+    assert sp.simplify(answers["b"].index_form.rhs - expected_b) == 0
+    assert sp.simplify(answers["A"].index_form.rhs - expected_b * x) == 0
+
+
+def test_depth_100_residual_chain_stays_linear() -> None:
+    sizes = {}
+    for depth in (25, 50, 100):
+        result = backward(network_from(residual_chain_yaml(depth)))
+        sizes[depth] = len(sp.srepr(result.adjoints["W1"].resolved))
+    # doubling the depth doubles the first layer's answer (no 2^depth blow-up)
+    assert sizes[100] < 2.3 * sizes[50] < 2.3 * 2.3 * sizes[25]
+
+
+def test_depth_100_residual_chain_solves_and_verifies() -> None:
+    solution = solve(network_from(residual_chain_yaml(100)), points=1)
+    part = solution.parts[0]
+    assert len(part.answers) == 100
+    assert part.verification is not None and part.verification.ok
+
+
+def test_shared_adjoint_is_collected_into_one_linear_map() -> None:
+    result = backward(network_from(residual_chain_yaml(3)))
+    resolved = result.adjoints["h1"].resolved
+    assert resolved.atoms(sp.matrices.expressions.diagonal.DiagMatrix)
