@@ -1,4 +1,4 @@
-"""The command line: ``derive solve`` writes a checked solution, ``derive examples`` lists built-ins."""
+"""The command line: ``derive solve`` writes a checked solution; ``derive examples`` lists more."""
 
 from __future__ import annotations
 
@@ -25,18 +25,44 @@ def main() -> None:
 
 @main.command("solve")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help=f"Where to write the solution (default: {DEFAULT_OUTPUT}).")
-@click.option("-f", "--format", "fmt", type=click.Choice(sorted(FORMATS)), default=None,
-              help="Output format (default: from the output file's suffix).")
-@click.option("-n", "--notation", type=click.Choice(NOTATIONS), default=None,
-              help="matrix (⊙, ᵀ), index (per entry) or scalar; default: scalar when every "
-              "quantity is a scalar, else matrix.")
-@click.option("-e", "--example", type=click.Choice(sorted(EXAMPLES)), default=None,
-              help="Solve a built-in example instead of FILE (see `derive examples`).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Where to write the solution (default: {DEFAULT_OUTPUT}).",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    default=None,
+    help="Output format (default: from the output file's suffix).",
+)
+@click.option(
+    "-n",
+    "--notation",
+    type=click.Choice(NOTATIONS),
+    default=None,
+    help="matrix (⊙, ᵀ), index (per entry) or scalar; default: scalar when every "
+    "quantity is a scalar, else matrix.",
+)
+@click.option(
+    "-e",
+    "--example",
+    type=click.Choice(sorted(EXAMPLES)),
+    default=None,
+    help="Solve a built-in example instead of FILE (see `derive examples`).",
+)
 @click.option("--questions", is_flag=True, help="Write the question sheet instead of the key.")
-@click.option("--points", type=click.IntRange(1, 100), default=3, show_default=True,
-              help="Random points for the finite-difference check.")
+@click.option(
+    "--points",
+    type=click.IntRange(1, 100),
+    default=3,
+    show_default=True,
+    help="Random points for the finite-difference check.",
+)
 def solve_command(
     file: Path | None,
     output: Path | None,

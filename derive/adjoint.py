@@ -96,7 +96,9 @@ def _power(expr: sp.Pow, seed: sp.Basic) -> Iterator[Contribution]:
 def _scalar_function(expr: sp.Function, seed: sp.Basic) -> Iterator[Contribution]:
     # z = f(a) (scalar): δ_a += δ_z f'(a), with f' from the function's own fdiff
     if len(expr.args) != 1:
-        raise UnsupportedError(f"cannot differentiate the function {expr.func} of several arguments")
+        raise UnsupportedError(
+            f"cannot differentiate the function {expr.func} of several arguments"
+        )
     if isinstance(expr, sp.Heaviside):
         raise UnsupportedError("cannot differentiate the indicator function 1[x > 0]")
     yield from backprop(expr.args[0], seed * expr.fdiff())

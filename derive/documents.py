@@ -38,10 +38,8 @@ def solve_example(
     return _solve_reporting(network, notation=chosen, points=points, progress=progress)
 
 
-def solve_default(
-    *, points: int = 3, progress: Callable[[str], None] | None = None
-) -> Solution:
-    """The seeds' Problem 1 with every quantity a scalar (and its skip variant), then in vector form."""
+def solve_default(*, points: int = 3, progress: Callable[[str], None] | None = None) -> Solution:
+    """The seeds' Problem 1, every quantity a scalar (and the skip variant), then in vector form."""
     parts: list[Part] = []
     for index, name in enumerate(DEFAULT):
         solution = solve_example(name, points=points, progress=progress)

@@ -89,7 +89,9 @@ def backward(network: Network) -> Backward:
         quantity = quantities[name]
         parts = [tidy(term.contribution) for term in terms.get(name, [])]
         definition = tidy(_sum(parts, quantity))
-        result.adjoints[name] = Adjoint(quantity, adjoint_symbol(quantity), terms.get(name, []), definition)
+        result.adjoints[name] = Adjoint(
+            quantity, adjoint_symbol(quantity), terms.get(name, []), definition
+        )
     _fuse(result, definitions)
     _resolve(result)
     return result
@@ -118,13 +120,13 @@ def _sum(parts: list[sp.Basic], quantity: Quantity) -> sp.Basic:
 
 
 def _fuse(result: Backward, definitions: dict[str, sp.Basic]) -> None:
-    """Inline a later adjoint that holds no adjoint itself where that simplifies (BCE: δ_z = y − t)."""
+    """Inline a later adjoint free of adjoints where that simplifies (BCE: δ_z = y − t)."""
     symbols = {a.symbol: a for a in result.adjoints.values()}
     for adjoint in result.adjoints.values():
         if not adjoint.quantity.is_scalar:
             continue
         later = [symbols[s] for s in _symbols(adjoint.definition) if s in symbols]
-        if len(later) != 1 or _symbols(later[0].definition) & set(symbols):
+        if len(later) != 1 or set(_symbols(later[0].definition)) & set(symbols):
             continue
         inlined = adjoint.definition.xreplace({later[0].symbol: later[0].definition})
         fused = fuse_with_forward(inlined, definitions, result.network)
@@ -148,7 +150,9 @@ def _resolve(result: Backward) -> None:
     # in terms of anchors only: non-anchors are used once, so inlining them copies nothing
     over_anchors: dict[sp.Basic, sp.Basic] = {}
     for adjoint in adjoints.values():
-        replacements = {s: over_anchors[s] for s in _symbols(adjoint.definition) if s in over_anchors}
+        replacements = {
+            s: over_anchors[s] for s in _symbols(adjoint.definition) if s in over_anchors
+        }
         expr = substitute(adjoint.definition, replacements) if replacements else adjoint.definition
         for anchor, count in occurrences(expr, anchors).items():
             if count > 1:
@@ -176,7 +180,9 @@ def occurrences(expr: sp.Basic, wanted: Collection[sp.Basic]) -> Counter[sp.Basi
 
 
 def substitute(
-    expr: sp.Basic, replacements: dict[sp.Basic, sp.Basic], memo: dict[sp.Basic, sp.Basic] | None = None
+    expr: sp.Basic,
+    replacements: dict[sp.Basic, sp.Basic],
+    memo: dict[sp.Basic, sp.Basic] | None = None,
 ) -> sp.Basic:
     """``expr.xreplace(replacements)`` that visits a shared subexpression once."""
     memo = {} if memo is None else memo

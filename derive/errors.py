@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Location:
-    """Where in the user's input something is: a file (or ``<string>``), a 1-based line and column."""
+    """Where in the user's input something is: a file (or ``<string>``), 1-based line and column."""
 
     source: str
     line: int | None = None
@@ -83,7 +83,7 @@ class VerificationError(DeriveError):
 
 
 class RenderError(DeriveError):
-    """A document could not be produced (e.g. LaTeX failed; the message holds the log's error lines)."""
+    """A document could not be produced (LaTeX failed: the message holds the log's error lines)."""
 
 
 class ToolMissingError(DeriveError):

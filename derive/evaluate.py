@@ -29,6 +29,11 @@ def expit(x: Value) -> Value:
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
 
 
+def _indicator(x: Value, at_zero: Value = 0.5) -> Value:
+    """1[x > 0], with sympy's Heaviside value at 0."""
+    return np.heaviside(x, at_zero)
+
+
 SCALAR_FUNCTIONS: dict[object, Callable[[Value], Value]] = {
     sigmoid: expit,
     relu: lambda x: np.maximum(x, 0.0),
@@ -37,7 +42,7 @@ SCALAR_FUNCTIONS: dict[object, Callable[[Value], Value]] = {
     sp.exp: np.exp,
     sp.log: np.log,
     sp.Abs: np.abs,
-    sp.Heaviside: lambda x, at_zero=0.5: np.heaviside(x, at_zero),
+    sp.Heaviside: _indicator,
     sp.sin: np.sin,
     sp.cos: np.cos,
 }

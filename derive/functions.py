@@ -37,7 +37,7 @@ class relu(sp.Function):  # noqa: N801
         (x,) = self.args
         return sp.Heaviside(x)
 
-    def _eval_rewrite_as_Max(self, x: sp.Expr, **kwargs: object) -> sp.Expr:
+    def _eval_rewrite_as_Max(self, x: sp.Expr, **kwargs: object) -> sp.Expr:  # noqa: N802
         return sp.Max(0, x)
 
 
@@ -113,7 +113,9 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("sigmoid", sigmoid, _sigmoid_prime, r"\sigma'(x) = \sigma(x)\,(1 - \sigma(x))"),
         Activation("tanh", sp.tanh, _tanh_prime, r"\tanh'(x) = 1 - \tanh^2(x)"),
         Activation("relu", relu, _relu_prime, r"\operatorname{relu}'(x) = \mathbb{1}[x > 0]"),
-        Activation("softplus", softplus, _softplus_prime, r"\operatorname{softplus}'(x) = \sigma(x)"),
+        Activation(
+            "softplus", softplus, _softplus_prime, r"\operatorname{softplus}'(x) = \sigma(x)"
+        ),
         Activation("exp", sp.exp, _exp_prime, r"\exp'(x) = \exp(x)"),
         Activation("log", sp.log, _log_prime, r"\log'(x) = 1/x"),
     )

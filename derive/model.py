@@ -8,7 +8,7 @@ the templates only lay the records out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeAlias, Union
+from typing import TypeAlias
 
 import sympy as sp
 
@@ -26,7 +26,7 @@ class Tex(str):
 
 # What a displayed formula side may be: a sympy expression (printed by derive's LatexPrinter),
 # trusted LaTeX (Tex), or plain user text (escaped before it reaches LaTeX).
-MathItem: TypeAlias = Union[sp.Basic, Tex, str]
+MathItem: TypeAlias = sp.Basic | Tex | str
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Quantity:
 
 @dataclass(frozen=True)
 class Equation:
-    """``target = rhs`` as the user wrote it (``text``) and as a sympy expression over quantities."""
+    """``target = rhs`` as the user wrote it (``text``) and as sympy over the quantities."""
 
     target: Quantity
     rhs: sp.Basic
@@ -97,7 +97,8 @@ class Network:
         """The network with the equation the variant ``name`` replaces swapped for the variant's."""
         replacement = self.variants[name]
         equations = [
-            replacement if eq.target.name == replacement.target.name else eq for eq in self.equations
+            replacement if eq.target.name == replacement.target.name else eq
+            for eq in self.equations
         ]
         return Network(
             title=self.title,

@@ -69,7 +69,9 @@ def assumptions(network: Network, notation: str) -> list[MathItem]:
     found.append(Tex(r",\ ".join(shapes)))
     loss = tex(network.loss.target.symbol)
     if notation == "scalar":
-        found.append(Tex(rf"\delta_v = \partial {loss} / \partial v \text{{ for every quantity }} v"))
+        found.append(
+            Tex(rf"\delta_v = \partial {loss} / \partial v \text{{ for every quantity }} v")
+        )
     else:
         found.append(
             Tex(

@@ -24,15 +24,22 @@ NOTATIONS = ("matrix", "index", "scalar")
 RULES: dict[type, tuple[str, str]] = {
     sp.MatMul: (
         "matrix product",
-        r"Z = AB:\ \delta_A \mathrel{+}= \delta_Z B^{\top},\ \delta_B \mathrel{+}= A^{\top}\delta_Z",
+        r"Z = AB:\ \delta_A \mathrel{+}= \delta_Z B^{\top},"
+        r"\ \delta_B \mathrel{+}= A^{\top}\delta_Z",
     ),
-    sp.MatAdd: ("sum", r"Z = A + B:\ \delta_A \mathrel{+}= \delta_Z,\ \delta_B \mathrel{+}= \delta_Z"),
+    sp.MatAdd: (
+        "sum",
+        r"Z = A + B:\ \delta_A \mathrel{+}= \delta_Z,\ \delta_B \mathrel{+}= \delta_Z",
+    ),
     sp.Add: ("sum", r"z = a + b:\ \delta_a \mathrel{+}= \delta_z"),
     sp.Mul: ("product", r"z = ab:\ \delta_a \mathrel{+}= \delta_z\, b"),
     sp.Pow: ("power", r"z = a^{p}:\ \delta_a \mathrel{+}= \delta_z\, p\, a^{p-1}"),
     sp.Function: ("function", r"z = f(a):\ \delta_a \mathrel{+}= \delta_z\, f'(a)"),
     sp.Transpose: ("transpose", r"Z = A^{\top}:\ \delta_A \mathrel{+}= \delta_Z^{\top}"),
-    HadamardProduct: ("elementwise product", r"Z = A \odot B:\ \delta_A \mathrel{+}= \delta_Z \odot B"),
+    HadamardProduct: (
+        "elementwise product",
+        r"Z = A \odot B:\ \delta_A \mathrel{+}= \delta_Z \odot B",
+    ),
     ElementwiseApplyFunction: (
         "elementwise function",
         r"Z = f(A):\ \delta_A \mathrel{+}= \delta_Z \odot f'(A)",
@@ -80,7 +87,9 @@ def _adjoint_step(network: Network, adjoint: Adjoint, notation: str) -> Step:
     if notation == "scalar":
         lines.extend(_scalar_chain(network, adjoint))
     else:
-        summed = sp.Add(*[t.contribution for t in adjoint.terms]) if adjoint.quantity.is_scalar else None
+        summed = (
+            sp.Add(*[t.contribution for t in adjoint.terms]) if adjoint.quantity.is_scalar else None
+        )
         raw = summed if summed is not None else sp.MatAdd(*[t.contribution for t in adjoint.terms])
         lines.append(Line(label, raw))
     lines.extend(_simplification_lines(adjoint, lines[-1].rhs))

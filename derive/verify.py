@@ -95,7 +95,9 @@ def _joint_difference(
             for name, direction in directions.items():
                 quantity = network.givens[name]
                 moved = np.asarray(givens[quantity.symbol], dtype=float) + sign * step * direction
-                point[quantity.symbol] = float(moved.reshape(-1)[0]) if quantity.is_scalar else moved
+                point[quantity.symbol] = (
+                    float(moved.reshape(-1)[0]) if quantity.is_scalar else moved
+                )
             shifted.append(_loss(network, point, dims))
         numeric.append((shifted[0] - shifted[1]) / (2 * step))
         projected.append(sum(float(np.sum(analytic[n] * d)) for n, d in directions.items()))
@@ -115,7 +117,9 @@ def forward(
     return values
 
 
-def _loss(network: Network, givens: Mapping[sp.Basic, Value], dims: Mapping[sp.Basic, int]) -> float:
+def _loss(
+    network: Network, givens: Mapping[sp.Basic, Value], dims: Mapping[sp.Basic, int]
+) -> float:
     return float(forward(network, givens, dims)[network.loss.target.symbol])
 
 

@@ -24,9 +24,20 @@ def residual_chain_yaml(depth: int) -> str:
     given = ["  h0: vector n"] + [f"  W{k}: matrix n n" for k in range(1, depth + 1)]
     forward = []
     for k in range(1, depth + 1):
-        forward += [f"  - s{k} = W{k} h{k - 1}", f"  - a{k} = tanh(s{k})", f"  - h{k} = h{k - 1} + a{k}"]
+        forward += [
+            f"  - s{k} = W{k} h{k - 1}",
+            f"  - a{k} = tanh(s{k})",
+            f"  - h{k} = h{k - 1} + a{k}",
+        ]
     wrt = ", ".join(f"W{k}" for k in range(1, depth + 1))
     return "\n".join(
-        [f"title: residual chain of depth {depth}", "given:", *given, "forward:", *forward]
-        + [f"loss: e = h{depth}^T h{depth} / 2", f"wrt: [{wrt}]"]
+        [
+            f"title: residual chain of depth {depth}",
+            "given:",
+            *given,
+            "forward:",
+            *forward,
+            f"loss: e = h{depth}^T h{depth} / 2",
+            f"wrt: [{wrt}]",
+        ]
     )

@@ -120,7 +120,9 @@ def test_unknown_output_suffix_is_a_usage_error(runner: CliRunner, tmp_path: Pat
 
 def test_scalar_notation_on_a_vector_network_is_refused(runner: CliRunner, tmp_path: Path) -> None:
     network = _write(tmp_path, "net.yaml", GOOD)
-    result = runner.invoke(main, ["solve", str(network), "-n", "scalar", "-o", str(tmp_path / "a.md")])
+    result = runner.invoke(
+        main, ["solve", str(network), "-n", "scalar", "-o", str(tmp_path / "a.md")]
+    )
     assert result.exit_code == 1
     assert "scalar notation needs every quantity to be a scalar" in result.output
 

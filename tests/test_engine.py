@@ -33,7 +33,7 @@ def _sigma_prime(x: sp.Basic) -> sp.Basic:
 
 def test_seed_problem_1_scalar_answers_keep_the_factor_t_minus_y() -> None:
     # Written independently from the homework: the answer sheet drops (t − y); the key must not.
-    x, t, w1, b1, w2, b2, s, h, z, y = _scalars("x t W1 b1 W2 b2 s h z y")
+    x, t, _w1, _b1, w2, _b2, s, h, z, y = _scalars("x t W1 b1 W2 b2 s h z y")
     solution = solve_example("seed-problem-1")
     main, skip = solution.parts
     common = -(t - y) * _sigma_prime(z)

@@ -9,20 +9,20 @@ import pytest
 import sympy as sp
 
 from derive.documents import solve_example
+from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.functions import SREPR_NAMESPACE
 from derive.load import load_network
 from derive.verify import _draw_point, concrete_dims, forward
-from derive.evaluate import Evaluator
 
 EXAMPLES = ["seed-problem-1", "two-layer", "bce", "relu", "three-layer-skip", "vector-output"]
 
 
 def _rebuild(text: str) -> sp.Basic:
     namespace: dict[str, object] = {}
-    exec("from sympy import *", namespace)  # noqa: S102 - test only, on derive's own output
+    exec("from sympy import *", namespace)
     namespace.update(SREPR_NAMESPACE)
-    return eval(text, namespace)  # noqa: S307 - test only, on derive's own output
+    return eval(text, namespace)
 
 
 @pytest.mark.parametrize("name", EXAMPLES, ids=EXAMPLES)

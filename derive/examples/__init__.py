@@ -20,9 +20,15 @@ class Example:
 EXAMPLES: dict[str, Example] = {
     e.name: e
     for e in (
-        Example("seed-problem-1", "seed_problem1.yaml", "homework Problem 1, scalar form, with the skip variant"),
+        Example(
+            "seed-problem-1",
+            "seed_problem1.yaml",
+            "homework Problem 1, scalar form, with the skip variant",
+        ),
         Example("two-layer", "two_layer.yaml", "homework Problem 1 in vector form (W1 is k×n)"),
-        Example("midterm", "midterm.yaml", "y_pred = C σ(A x + b) + d per entry, σ arbitrary", "index"),
+        Example(
+            "midterm", "midterm.yaml", "y_pred = C σ(A x + b) + d per entry, σ arbitrary", "index"
+        ),
         Example("tanh", "tanh.yaml", "a tanh layer, squared error without the 1/2"),
         Example("relu", "relu.yaml", "a ReLU layer with a linear read-out"),
         Example("softplus", "softplus.yaml", "a softplus layer"),

@@ -52,7 +52,9 @@ def kind_module(kind: str, *, location: Location | None = None) -> ModuleType:
     """The module that solves ``kind``, or an error listing the known kinds."""
     if kind not in KINDS:
         known = ", ".join(["network", *KINDS])
-        raise InputFileError(f"unknown problem kind '{kind}'; known kinds: {known}", location=location)
+        raise InputFileError(
+            f"unknown problem kind '{kind}'; known kinds: {known}", location=location
+        )
     return importlib.import_module(KINDS[kind])
 
 
