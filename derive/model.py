@@ -141,6 +141,13 @@ class Answer:
     shape: tuple[int | str, ...] = ()  # () for scalars, else (rows, cols) as JSON-ready values
     compact: sp.Basic | None = None  # the same answer written with named adjoints, if shorter
     index_form: Line | None = None  # the per-entry form, e.g. ∂e/∂W1_ij = δ_s,i x_j
+    display: sp.Basic | None = None  # what the document boxes when ``value`` is too long to print
+    note: str = ""  # plain text shown under the answer
+
+    @property
+    def shown(self) -> sp.Basic:
+        """The expression the document boxes."""
+        return self.value if self.display is None else self.display
 
 
 @dataclass(frozen=True)

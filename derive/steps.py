@@ -19,6 +19,7 @@ from derive.model import Answer, Line, Network, Quantity, Step, Tex
 from derive.printing import tex
 
 NOTATIONS = ("matrix", "index", "scalar")
+PRINTABLE_SIZE = 4000  # longest srepr of a substituted answer the document prints in full
 
 # The rule each node type applies, as a solution key states it (denominator layout).
 RULES: dict[type, tuple[str, str]] = {
@@ -207,7 +208,9 @@ def answer_for(network: Network, adjoint: Adjoint, notation: str) -> tuple[Answe
     loss = network.loss.target
     label = Tex(partial(loss, quantity))
     lines = [Line(label, adjoint.definition)]
-    if adjoint.resolved != adjoint.definition:
+    size = len(sp.srepr(adjoint.resolved))
+    printable = size <= PRINTABLE_SIZE
+    if adjoint.resolved != adjoint.definition and printable:
         lines.append(Line(Tex(""), adjoint.resolved))
     index_form = None
     if notation == "index" and not quantity.is_scalar:
@@ -225,6 +228,13 @@ def answer_for(network: Network, adjoint: Adjoint, notation: str) -> tuple[Answe
         shape=shape,
         compact=adjoint.definition if adjoint.definition != adjoint.resolved else None,
         index_form=index_form,
+        display=None if printable else adjoint.definition,
+        note=""
+        if printable
+        else (
+            f"With every adjoint substituted the answer has {size} characters in sympy's "
+            "form: too long to print; the JSON output holds it, checked like the rest."
+        ),
     )
     step = Step(
         title=f"Gradient with respect to {quantity.name}",
