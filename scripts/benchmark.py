@@ -14,16 +14,15 @@ import sympy as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from derive.engine import backward  # noqa: E402
-from derive.load import parse_network_text  # noqa: E402
-from derive.solve import solve  # noqa: E402
-from tests.conftest import residual_chain_yaml  # noqa: E402
+from derive.engine import backward
+from derive.load import parse_network_text
+from derive.solve import solve
+from tests.conftest import residual_chain_yaml
 
 
 def main() -> None:
-    print(
-        f"{'depth':>5} {'parse s':>8} {'backward s':>10} {'solve s':>8} {'latex s':>8} {'answer size':>12}"
-    )
+    header = ("depth", "parse s", "backward s", "solve s", "latex s", "answer size")
+    print(" ".join(f"{h:>11}" for h in header))
     for depth in (10, 25, 50, 100, 200):
         start = time.perf_counter()
         network = parse_network_text(residual_chain_yaml(depth))
@@ -35,10 +34,8 @@ def main() -> None:
         solution.to_latex()
         rendered = time.perf_counter()
         size = len(sp.srepr(result.adjoints["W1"].resolved))
-        print(
-            f"{depth:>5} {parsed - start:>8.2f} {backed - parsed:>10.2f} "
-            f"{solved - backed:>8.2f} {rendered - solved:>8.2f} {size:>12}"
-        )
+        times = (parsed - start, backed - parsed, solved - backed, rendered - solved)
+        print(f"{depth:>11} " + " ".join(f"{t:>11.2f}" for t in times) + f" {size:>11}")
 
 
 if __name__ == "__main__":
