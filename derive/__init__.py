@@ -1,8 +1,8 @@
 """derive: step-by-step, numerically checked derivations for deep-learning courses.
 
-    net = derive.network(title=..., given={...}, forward=[...], loss="...", wrt=[...])
-    solution = derive.solve(net)          # or derive.solve(derive.load("net.yaml"))
-    solution.to_pdf("key.pdf")
+net = derive.network(title=..., given={...}, forward=[...], loss="...", wrt=[...])
+solution = derive.solve(net)          # or derive.solve(derive.load("net.yaml"))
+solution.to_pdf("key.pdf")
 """
 
 from __future__ import annotations
