@@ -18,6 +18,7 @@ from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 
 from derive.errors import UnsupportedError
 from derive.functions import activation_for, elementwise
+from derive.softmax import Softmax
 
 Contribution = tuple[sp.Basic, sp.Basic]
 
@@ -185,6 +186,13 @@ def _elementwise(expr: ElementwiseApplyFunction, seed: sp.Basic) -> Iterator[Con
     # Z = f(A) entrywise: δ_A += δ_Z ⊙ f'(A)
     argument = expr.expr
     yield from backprop(argument, hadamard(seed, elementwise_derivative(expr)))
+
+
+@backprop.register(Softmax)
+def _softmax(expr: Softmax, seed: sp.Basic) -> Iterator[Contribution]:
+    # p = softmax(z): δ_z += p ⊙ δ_p − p (pᵀ δ_p)
+    along = sp.Trace(expr.T * seed)
+    yield from backprop(expr.argument, sp.MatAdd(hadamard(expr, seed), -along * expr))
 
 
 def elementwise_derivative(expr: ElementwiseApplyFunction) -> sp.MatrixExpr:

@@ -19,7 +19,8 @@ import sympy as sp
 from derive.adjoint import local_contributions
 from derive.linear import collect_linear
 from derive.model import Equation, Network, Quantity
-from derive.simplify import fuse_with_forward, tidy
+from derive.simplify import fuse_entrywise, fuse_with_forward, tidy
+from derive.softmax import Softmax
 
 
 def adjoint_symbol(quantity: Quantity) -> sp.Basic:
@@ -85,9 +86,11 @@ def backward(network: Network) -> Backward:
     order.extend(name for name in network.wrt if name not in order)
     result = Backward(network)
     definitions = {eq.target.name: eq.rhs for eq in network.equations}
+    # p = softmax(z) appears in its own adjoint rule; a key writes p, not softmax(z)
+    folds = {eq.rhs: eq.target.symbol for eq in network.equations if isinstance(eq.rhs, Softmax)}
     for name in order:
         quantity = quantities[name]
-        parts = [tidy(term.contribution) for term in terms.get(name, [])]
+        parts = [tidy(term.contribution.xreplace(folds)) for term in terms.get(name, [])]
         definition = tidy(_sum(parts, quantity))
         result.adjoints[name] = Adjoint(
             quantity, adjoint_symbol(quantity), terms.get(name, []), definition
@@ -123,13 +126,14 @@ def _fuse(result: Backward, definitions: dict[str, sp.Basic]) -> None:
     """Inline a later adjoint free of adjoints where that simplifies (BCE: δ_z = y − t)."""
     symbols = {a.symbol: a for a in result.adjoints.values()}
     for adjoint in result.adjoints.values():
-        if not adjoint.quantity.is_scalar:
-            continue
         later = [symbols[s] for s in _symbols(adjoint.definition) if s in symbols]
         if len(later) != 1 or set(_symbols(later[0].definition)) & set(symbols):
             continue
         inlined = adjoint.definition.xreplace({later[0].symbol: later[0].definition})
-        fused = fuse_with_forward(inlined, definitions, result.network)
+        if adjoint.quantity.is_scalar:
+            fused = fuse_with_forward(inlined, definitions, result.network)
+        else:
+            fused = fuse_entrywise(inlined, definitions, result.network)
         # keep it only when the local derivative is absorbed entirely (BCE: δ_z = y − t)
         if fused is not None and sp.count_ops(fused) <= sp.count_ops(later[0].definition):
             adjoint.inlined = inlined

@@ -20,6 +20,7 @@ from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 
 from derive.errors import UnsupportedError
 from derive.functions import relu, sigmoid, softplus
+from derive.softmax import Softmax
 
 Value = Any  # float or numpy array
 
@@ -164,6 +165,13 @@ def _elementwise(expr: ElementwiseApplyFunction, ev: Evaluator) -> Value:
     function = expr.function
     inner = Evaluator({**ev.values, function.variables[0]: argument}, ev.dims)
     return np.broadcast_to(inner(function.expr), argument.shape).astype(float)
+
+
+@_evaluate.register(Softmax)
+def _softmax(expr: Softmax, ev: Evaluator) -> Value:
+    z = np.asarray(ev(expr.argument), dtype=float)
+    exponentials = np.exp(z - z.max())
+    return exponentials / exponentials.sum()
 
 
 @_evaluate.register(DiagMatrix)

@@ -16,6 +16,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.hadamard import HadamardProduct
 
 from derive.model import Shape
+from derive.softmax import Softmax, build_softmax
 
 
 class sigmoid(sp.Function):  # noqa: N801 - sympy function classes are lower case
@@ -128,6 +129,7 @@ SREPR_NAMESPACE: dict[str, object] = {
     "sigmoid": sigmoid,
     "relu": relu,
     "softplus": softplus,
+    "Softmax": Softmax,
 }
 
 
@@ -197,5 +199,6 @@ VECTOR_FUNCTIONS: dict[str, VectorFunction] = {
     for f in (
         VectorFunction("sum", _sum_entries, "the sum of the entries"),
         VectorFunction("norm", _euclidean_norm, "the Euclidean (for a matrix, Frobenius) norm"),
+        VectorFunction("softmax", build_softmax, "e^{z_i} / Σ_k e^{z_k} of a column vector"),
     )
 }

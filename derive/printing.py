@@ -320,6 +320,9 @@ class DeriveLatexPrinter(LatexPrinter):
             return self._print(matrix)
         return rf"\operatorname{{tr}}\left({self._print(matrix)}\right)"
 
+    def _print_Softmax(self, expr: sp.MatrixExpr) -> str:
+        return rf"\operatorname{{softmax}}\left({self._print(expr.args[0])}\right)"
+
     def _print_DiagMatrix(self, expr: DiagMatrix) -> str:
         return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
 

@@ -9,7 +9,10 @@ sigmoid: δ_z = y − t).
 from __future__ import annotations
 
 import sympy as sp
+from sympy.matrices.expressions.hadamard import HadamardProduct
+from sympy.matrices.expressions.matexpr import MatrixElement
 
+from derive.functions import ENTRY, elementwise
 from derive.model import Network
 
 
@@ -70,3 +73,81 @@ def fuse_with_forward(
     simplified = sp.factor_terms(sp.simplify(forward))
     folded = simplified.xreplace({rhs: symbol for symbol, rhs in scalar_definitions.items()})
     return folded
+
+
+def fuse_entrywise(
+    expr: sp.MatrixExpr, definitions: dict[str, sp.Basic], network: Network
+) -> sp.Basic | None:
+    """A column-vector ``expr`` simplified entry by entry, lifted back to vector form, or None.
+
+    Entry i of the expression is a scalar sympy can simplify: p_i (−t_i / p_i) cancels, a sum
+    over a one-hot target's entries is 1, σ(z_i) folds back to y_i. The result is lifted back
+    (X_i → X, products → ⊙, functions → entrywise) when every term is an entry at i.
+    """
+    if expr.shape[1] != 1 or expr.shape == (1, 1):
+        return None
+    i = sp.Dummy("i", integer=True)
+    entry = _scalar_traces(expr[i, 0])
+    entry = entry.replace(lambda e: isinstance(e, sp.Sum), lambda e: _onehot_sum(e, network))
+    quantities = network.quantities
+    present = entry.atoms(sp.MatrixSymbol)
+    forward: dict[sp.Basic, sp.Basic] = {}
+    for name, rhs in definitions.items():
+        q = quantities[name]
+        if q.is_scalar or q.symbol not in present or q.shape[1] != 1:
+            continue
+        if rhs.atoms(sp.MatrixSymbol) <= present and not rhs.has(sp.Sum):
+            value = rhs[i, 0]
+            if not value.has(sp.Sum):
+                forward[q.symbol[i, 0]] = value
+    if sp.count_ops(entry) > 80:
+        return None
+    simplified = sp.factor_terms(sp.simplify(entry.xreplace(forward)))
+    folded = simplified.xreplace({value: symbol for symbol, value in forward.items()})
+    return _lift(folded, i, expr.shape)
+
+
+def _scalar_traces(entry: sp.Basic) -> sp.Basic:
+    """tr(M) of a 1×1 product → its single entry, a sum over the inner index."""
+    return entry.replace(
+        lambda e: isinstance(e, sp.Trace) and e.arg.shape == (1, 1), lambda e: e.arg[0, 0]
+    )
+
+
+def _onehot_sum(total: sp.Sum, network: Network) -> sp.Basic:
+    """Σ_k c t_k = c for a one-hot t summed over all of its entries."""
+    (index, low, high), *rest = total.limits
+    coefficient, term = total.function.as_independent(index, as_Add=False)
+    if rest or not isinstance(term, MatrixElement):
+        return total
+    matrix = term.parent
+    name = getattr(matrix, "name", None)
+    full = low == 0 and sp.simplify(high - (matrix.shape[0] - 1)) == 0
+    if name in network.onehot and full and term.indices == (index, 0):
+        return coefficient
+    return total
+
+
+def _lift(entry: sp.Basic, i: sp.Basic, shape: tuple[sp.Basic, sp.Basic]) -> sp.Basic | None:
+    """The column vector whose entry i is ``entry``, or None if ``entry`` is not entrywise."""
+    if not entry.has(i):
+        return entry * sp.OneMatrix(*shape)
+    if isinstance(entry, MatrixElement):
+        return entry.parent if entry.indices == (i, 0) else None
+    if isinstance(entry, sp.Add):
+        parts = [_lift(term, i, shape) for term in entry.args]
+        return None if any(p is None for p in parts) else sp.MatAdd(*parts)
+    if isinstance(entry, sp.Mul):
+        coefficient, dependent = entry.as_independent(i, as_Add=False)
+        factors = [_lift(f, i, shape) for f in sp.Mul.make_args(dependent)]
+        if any(f is None for f in factors):
+            return None
+        product = factors[0] if len(factors) == 1 else HadamardProduct(*factors)
+        return product if coefficient == 1 else coefficient * product
+    if isinstance(entry, sp.Pow) and not entry.exp.has(i):
+        base = _lift(entry.base, i, shape)
+        return None if base is None else elementwise(sp.Lambda(ENTRY, ENTRY**entry.exp), base)
+    if isinstance(entry, sp.Function) and len(entry.args) == 1:
+        argument = _lift(entry.args[0], i, shape)
+        return None if argument is None else elementwise(entry.func, argument)
+    return None

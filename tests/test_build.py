@@ -183,7 +183,7 @@ EXPRESSION_ERRORS = [
         "c + softmin(y)",
         UnknownFunctionError,
         "in 'c + softmin(y)': unknown function 'softmin'; known: exp, f, log, norm, relu, "
-        "sigmoid, softplus, sum, tanh (declare others under 'functions')",
+        "sigmoid, softmax, softplus, sum, tanh (declare others under 'functions')",
         5,
     ),
 ]

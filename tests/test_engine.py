@@ -121,3 +121,41 @@ def test_shared_adjoint_is_collected_into_one_linear_map() -> None:
     result = backward(network_from(residual_chain_yaml(3)))
     resolved = result.adjoints["h1"].resolved
     assert resolved.atoms(sp.matrices.expressions.diagonal.DiagMatrix)
+
+
+def test_softmax_with_cross_entropy_on_a_one_hot_target_gives_p_minus_t() -> None:
+    result = backward(load_network(example_path("softmax")))
+    c = result.network.givens["t"].shape[0]
+    p, t = sp.MatrixSymbol("p", c, 1), sp.MatrixSymbol("t", c, 1)
+    assert result.adjoints["z"].definition == p - t
+    assert "one-hot" in " ".join(map(str, solve_example("softmax").parts[0].assumptions))
+
+
+def test_vector_binary_cross_entropy_simplifies_entry_by_entry() -> None:
+    network = network_from(
+        "given: {x: vector n, t: vector m, W: matrix m n}\n"
+        "forward: [z = W x, y = sigmoid(z)]\n"
+        "loss: e = -(t^T log(y) + (1 - t)^T log(1 - y))\n"
+        "wrt: [W]\n"
+    )
+    result = backward(network)
+    m = network.givens["t"].shape[0]
+    y, t = sp.MatrixSymbol("y", m, 1), sp.MatrixSymbol("t", m, 1)
+    assert result.adjoints["z"].definition == y - t
+    assert solve(network).parts[0].verification.ok
+
+
+def test_softmax_without_one_hot_keeps_the_general_form() -> None:
+    network = network_from(
+        "given: {z: vector c, t: vector c}\n"
+        "forward: [p = softmax(z)]\n"
+        "loss: e = -t^T log(p)\n"
+        "wrt: [z]\n"
+    )
+    # without the one-hot assumption p − t would be wrong (Σ t ≠ 1); the check confirms it
+    result = backward(network)
+    c = network.givens["t"].shape[0]
+    assert result.adjoints["z"].definition != sp.MatrixSymbol("p", c, 1) - sp.MatrixSymbol(
+        "t", c, 1
+    )
+    assert solve(network).parts[0].verification.ok

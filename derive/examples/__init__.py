@@ -33,6 +33,9 @@ EXAMPLES: dict[str, Example] = {
         Example("relu", "relu.yaml", "a ReLU layer with a linear read-out"),
         Example("softplus", "softplus.yaml", "a softplus layer"),
         Example("bce", "bce.yaml", "sigmoid output with binary cross-entropy (δ_z = y − t)"),
+        Example(
+            "softmax", "softmax_ce.yaml", "softmax with cross-entropy, one-hot t (δ_z = p − t)"
+        ),
         Example("three-layer-skip", "three_layer_skip.yaml", "three layers with a skip connection"),
         Example("vector-output", "vector_output.yaml", "vector output with (t − y)ᵀ(t − y)/2"),
     )
