@@ -1,4 +1,4 @@
-# ruff: noqa: N802 - sympy dispatches on _print_<ClassName> method names
+# ruff: noqa: N802, N815 - sympy dispatches on _print_<ClassName> names (methods and aliases)
 """LaTeX for derive's expressions, written the way a solution key writes them.
 
 ``DeriveLatexPrinter`` is a sympy ``LatexPrinter`` with one ``_print_<ClassName>`` method per
@@ -263,6 +263,23 @@ class DeriveLatexPrinter(LatexPrinter):
                 if prime is not None:
                     return prime
         return super()._print_Subs(subs)
+
+    # --- constants ---------------------------------------------------------------------------
+
+    def _print_constant(self, expr: Any) -> str:
+        """∞, π, i, …: sympy's own LaTeX (our printmethod skips the ``_latex`` hooks they use)."""
+        return str(expr._latex(self))
+
+    _print_Infinity = _print_constant
+    _print_NegativeInfinity = _print_constant
+    _print_ComplexInfinity = _print_constant
+    _print_NaN = _print_constant
+    _print_Pi = _print_constant
+    _print_Exp1 = _print_constant
+    _print_ImaginaryUnit = _print_constant
+    _print_EulerGamma = _print_constant
+    _print_GoldenRatio = _print_constant
+    _print_Catalan = _print_constant
 
     # --- matrices ----------------------------------------------------------------------------
 

@@ -134,6 +134,11 @@ CASES: list[tuple[str, sp.Basic, str]] = [
     ("all-negative", -y - t, "- t - y"),
     ("fraction", 1 / (1 + sp.exp(-z)), r"\frac{1}{1 + e^{- z}}"),
     ("rational", sp.Rational(-5, 3), r"- \frac{5}{3}"),
+    # constants (sympy prints these through _latex hooks, which derive's printmethod skips)
+    ("infinity", sp.oo, r"\infty"),
+    ("negative-infinity", -sp.oo, r"-\infty"),
+    ("pi-times-symbol", 2 * sp.pi * z, r"2 \pi z"),
+    ("imaginary-unit", 1 + 2 * sp.I, "1 + 2 i"),
 ]
 
 
