@@ -89,6 +89,17 @@ def _negative(expr: sp.Basic) -> bool:
     return bool(expr.could_extract_minus_sign())
 
 
+def _factor_order(factor: sp.Basic) -> tuple[int, str, int]:
+    """Sort key of a product's factor (see ``DeriveLatexPrinter._print_Mul``)."""
+    if factor.is_number:
+        return (0, "", 0)
+    functions = sorted(str(f) for f in factor.atoms(sp.Function))
+    if not functions:
+        return (1 if isinstance(factor, sp.Add) else 2, "", 0)
+    base = factor.base if isinstance(factor, sp.Pow) else factor
+    return (3, functions[0], 0 if isinstance(base, sp.Function) else 1)
+
+
 def _is_scalar_trace(expr: sp.Basic) -> bool:
     return isinstance(expr, sp.Trace) and expr.arg.shape == (1, 1)
 
@@ -161,6 +172,24 @@ class DeriveLatexPrinter(LatexPrinter):
         return rf"\left({self._print(parent)}\right)_{{{joined}}}"
 
     # --- scalar algebra ----------------------------------------------------------------------
+
+    def _print_Mul(self, expr: sp.Expr) -> str:
+        """Factors in a key's order: numbers, differences like (y − t), names, then each
+        function beside its complement, σ(z)(1 − σ(z))."""
+        if not isinstance(expr, sp.Mul) or any(
+            isinstance(f, sp.Pow) and f.exp.is_negative for f in expr.args
+        ):  # sympy prints a power with a negative exponent as a fraction through here
+            return super()._print_Mul(expr)
+        factors = sorted(expr.args, key=_factor_order)
+        if list(factors) == list(expr.args):
+            return super()._print_Mul(expr)
+        reordered = sp.Mul(*factors, evaluate=False)
+        saved = self._settings["order"]
+        self._settings["order"] = "none"
+        try:
+            return super()._print_Mul(reordered)
+        finally:
+            self._settings["order"] = saved
 
     def _print_Add(self, expr: sp.Expr, order: str | None = None) -> str:
         """Like sympy's, but a sum starts with a positive term if it has one: y - t, not -t + y."""

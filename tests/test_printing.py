@@ -128,7 +128,7 @@ CASES: list[tuple[str, sp.Basic, str]] = [
     (
         "textbook-product",
         -(t - y) * sigmoid(z) * (1 - sigmoid(z)) * h,
-        r"h (1 - \sigma(z)) (y - t) \sigma(z)",
+        r"(y - t) h \sigma(z) (1 - \sigma(z))",
     ),
     ("positive-term-first", y - t, "y - t"),
     ("all-negative", -y - t, "- t - y"),
