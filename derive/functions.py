@@ -113,7 +113,7 @@ ACTIVATIONS: dict[str, Activation] = {
     for a in (
         Activation("sigmoid", sigmoid, _sigmoid_prime, r"\sigma'(x) = \sigma(x)\,(1 - \sigma(x))"),
         Activation("tanh", sp.tanh, _tanh_prime, r"\tanh'(x) = 1 - \tanh^2(x)"),
-        Activation("relu", relu, _relu_prime, r"\operatorname{relu}'(x) = \mathbb{1}[x > 0]"),
+        Activation("relu", relu, _relu_prime, r"\operatorname{relu}'(x) = \mathbb{I}[x > 0]"),
         Activation(
             "softplus", softplus, _softplus_prime, r"\operatorname{softplus}'(x) = \sigma(x)"
         ),

@@ -255,7 +255,7 @@ class DeriveLatexPrinter(LatexPrinter):
 
     def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
         # H(x) is the derivative of relu: the indicator of x > 0
-        tex = rf"\mathbb{{1}}[{self._print(expr.args[0])} > 0]"
+        tex = rf"\mathbb{{I}}[{self._print(expr.args[0])} > 0]"
         return rf"{tex}^{{{exp}}}" if exp is not None else tex
 
     def _function_prime(self, function: sp.Basic, variable: sp.Basic, order: int) -> str | None:

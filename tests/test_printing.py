@@ -54,7 +54,7 @@ CASES: list[tuple[str, sp.Basic, str]] = [
     ("softplus", softplus(z), r"\operatorname{softplus}(z)"),
     ("tanh", sp.tanh(z), r"\tanh(z)"),
     ("tanh-squared", sp.tanh(z) ** 2, r"\tanh^{2}(z)"),
-    ("heaviside", sp.Heaviside(z), r"\mathbb{1}[z > 0]"),
+    ("heaviside", sp.Heaviside(z), r"\mathbb{I}[z > 0]"),
     ("undefined", f(z), "f(z)"),
     ("prime", sp.Derivative(f(z), z), "f'(z)"),
     ("second-prime", sp.Derivative(f(z), (z, 2)), "f''(z)"),
@@ -78,7 +78,7 @@ CASES: list[tuple[str, sp.Basic, str]] = [
     (
         "elementwise-heaviside",
         ElementwiseApplyFunction(sp.Heaviside, W1 * x),
-        r"\mathbb{1}[W_{1} x > 0]",
+        r"\mathbb{I}[W_{1} x > 0]",
     ),
     # matrix algebra
     ("one-matrix", ones, r"\mathbf{1}"),
