@@ -1,0 +1,67 @@
+"""Reading a problem's numeric fields as exact sympy numbers.
+
+YAML gives ints, floats or text; every one becomes an exact Rational (a float by its decimal
+text, so 0.1 is 1/10; text such as "-5/3" through the project's own expression grammar).
+Each error names the problem and the field.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import sympy as sp
+
+from derive.errors import DeriveError, InputFileError
+from derive.parse import TextSpan
+from derive.problems import ProblemSpec
+from derive.shapes import NAME_PATTERN, Scope, build_expression
+
+
+def field_error(spec: ProblemSpec, message: str) -> InputFileError:
+    """An InputFileError about one of ``spec``'s fields, placed at the problem."""
+    return InputFileError(f"problem '{spec.id}': {message}", location=spec.location)
+
+
+def exact_number(spec: ProblemSpec, value: object, *, what: str) -> sp.Rational:
+    """``value`` as an exact Rational; ``what`` names it in errors ("'epsilon'", "entry 2 of …")."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise field_error(spec, f"{what} must be a number, not {_shown(value)}")
+    if isinstance(value, int):
+        return sp.Integer(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise field_error(spec, f"{what} must be a finite number, not {value}")
+        exact = Fraction(str(value))  # the decimal as written: 0.1 -> 1/10
+        return sp.Rational(exact.numerator, exact.denominator)
+    return _number_text(spec, value, what=what)
+
+
+def _number_text(spec: ProblemSpec, text: str, *, what: str) -> sp.Rational:
+    source = spec.location.source if spec.location else f"problem '{spec.id}'"
+    line = spec.location.line if spec.location else None
+    try:
+        built = build_expression(text, Scope({}), span=TextSpan(source, line))
+    except DeriveError as error:
+        reason = error.message
+        raise field_error(spec, f"{what} must be a number, not {text!r} ({reason})") from None
+    if not isinstance(built.expr, sp.Rational):
+        raise field_error(spec, f"{what} must be a rational number, not {text!r}")
+    return built.expr
+
+
+def symbol_or_number(spec: ProblemSpec, value: object, *, what: str) -> sp.Expr:
+    """A name (e.g. ``lambda``) as a positive Symbol, or anything else as an exact number."""
+    if isinstance(value, str) and NAME_PATTERN.fullmatch(value.strip()):
+        return sp.Symbol(value.strip(), positive=True)
+    return exact_number(spec, value, what=what)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "nothing"
+    return repr(value)
