@@ -8,6 +8,7 @@ from pathlib import Path
 from derive.examples import DEFAULT, EXAMPLES, example_path
 from derive.load import load_network
 from derive.model import Network, Part, Solution
+from derive.problem_set import is_problem_set, load_problem_set
 from derive.solve import solve
 
 DEFAULT_TITLE = "Backpropagation through a two-layer sigmoid network (homework Problem 1)"
@@ -20,7 +21,9 @@ def solve_file(
     points: int = 3,
     progress: Callable[[str], None] | None = None,
 ) -> Solution:
-    """The solution of the network file at ``path``."""
+    """The solution of the network file or problem set at ``path``."""
+    if is_problem_set(path):
+        return load_problem_set(path, points=points, progress=progress)
     network = load_network(path)
     return _solve_reporting(network, notation=notation, points=points, progress=progress)
 

@@ -55,18 +55,19 @@ def load_network(path: str | os.PathLike[str]) -> Network:
 
 def parse_network_text(text: str, source: str = "<string>") -> Network:
     """The Network described by YAML ``text``; ``source`` names it in error locations."""
-    return _Reader(text, source).network()
+    return YamlReader(text, source).network()
 
 
-class _Reader:
+class YamlReader:
     """Reads one YAML text into build_network's arguments and their locations."""
 
     def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
 
-    def network(self) -> Network:
-        root = self.compose()
+    def network(self, root: yaml.Node | None = None) -> Network:
+        """The network the whole text describes, or the mapping ``root`` inside it."""
+        root = self.compose() if root is None else root
         entries = self.mapping(root, "a network file", "a mapping with the keys given, forward, …")
         for key, (key_node, _) in entries.items():
             if key not in REQUIRED_KEYS + OPTIONAL_KEYS:

@@ -1,0 +1,169 @@
+"""Problem sets: a YAML file listing problems of any kind, solved into one document.
+
+    title: Solution key
+    problems:
+      - id: hw-1                      # unique; names the part(s) in the JSON
+        title: Two-layer network      # the heading
+        statement: Find ∂e/∂W1, ...   # the question as the course states it
+        kind: network                 # or identity, update, dropout, least_squares, ...
+        network: two_layer.yaml       # a network file (relative to this file) or inline mapping
+        notation: matrix              # optional, for networks
+      - id: mt-3
+        kind: batchnorm_numbers
+        batch: [1, 7, 7, 9]           # the kind's own fields
+
+A network problem gives one part per network variant; every other kind gives one part.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from derive.errors import DeriveError, InputFileError, Location
+from derive.load import YamlReader, load_network
+from derive.model import Network, Part, Solution
+from derive.problems import ProblemSpec, kind_module
+from derive.solve import solve
+
+COMMON_KEYS = ("id", "title", "statement", "kind")
+NETWORK_KEYS = ("network", "notation")
+
+
+def is_problem_set(path: str | os.PathLike[str]) -> bool:
+    """Whether the YAML file at ``path`` is a problem set (has a top-level 'problems' key)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return False
+    return isinstance(root, yaml.MappingNode) and any(
+        isinstance(k, yaml.ScalarNode) and k.value == "problems" for k, _ in root.value
+    )
+
+
+def load_problem_set(
+    path: str | os.PathLike[str],
+    *,
+    points: int = 3,
+    progress: Callable[[str], None] | None = None,
+) -> Solution:
+    """Solve every problem of the set at ``path``, in order, into one Solution."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        message = f"cannot read '{file}': {error.strerror or error}"
+        raise InputFileError(message, location=Location(str(file))) from None
+    return ProblemSetReader(text, str(file), file.parent).solve(points=points, progress=progress)
+
+
+class ProblemSetReader(YamlReader):
+    """Reads a problem set; network problems reuse the network reader on their own node."""
+
+    def __init__(self, text: str, source: str, directory: Path) -> None:
+        super().__init__(text, source)
+        self.directory = directory
+
+    def solve(self, *, points: int, progress: Callable[[str], None] | None) -> Solution:
+        root = self.compose()
+        entries = self.mapping(root, "a problem set", "a mapping with title and problems")
+        for key, (key_node, _) in entries.items():
+            if key not in ("title", "subtitle", "problems"):
+                message = f"unknown key '{key}' (a problem set has title, subtitle, problems)"
+                raise InputFileError(message, location=self.location(key_node))
+        if "problems" not in entries or not isinstance(entries["problems"][1], yaml.SequenceNode):
+            raise InputFileError(
+                "'problems' must be a list of problems", location=self.location(root)
+            )
+        title = self._text(entries, "title") or Path(self.source).stem
+        parts: list[Part] = []
+        solved: dict[str, Part] = {}
+        for node in entries["problems"][1].value:
+            for part in self._problem(node, solved, points=points, progress=progress):
+                parts.append(part)
+                solved[part.name] = part
+        return Solution(title=title, parts=parts, subtitle=self._text(entries, "subtitle"))
+
+    def _text(self, entries: dict[str, tuple[yaml.ScalarNode, yaml.Node]], key: str) -> str:
+        if key not in entries:
+            return ""
+        return self.string(entries[key][1], f"'{key}'", "text")[0]
+
+    def _problem(
+        self,
+        node: yaml.Node,
+        solved: dict[str, Part],
+        *,
+        points: int,
+        progress: Callable[[str], None] | None,
+    ) -> list[Part]:
+        entries = self.mapping(node, "a problem", "a mapping with id, kind and the kind's fields")
+        where = self.location(node)
+        for key in ("id", "kind"):
+            if key not in entries:
+                raise InputFileError(f"a problem needs '{key}'", location=where)
+        identifier = self._text(entries, "id")
+        if identifier in solved or any(name.startswith(f"{identifier}-") for name in solved):
+            raise InputFileError(f"duplicate problem id '{identifier}'", location=where)
+        kind = self._text(entries, "kind")
+        title = self._text(entries, "title") or identifier
+        statement = self._text(entries, "statement")
+        if progress is not None:
+            progress(title)
+        try:
+            if kind == "network":
+                return self._network_parts(entries, identifier, title, statement, points)
+            module = kind_module(kind, location=self.location(entries["kind"][1]))
+            fields = {
+                key: _plain(value) for key, (_, value) in entries.items() if key not in COMMON_KEYS
+            }
+            spec = ProblemSpec(identifier, title, statement, fields, where, dict(solved))
+            return [module.solve(spec)]
+        except DeriveError as error:
+            raise error.at(where) from None
+
+    def _network_parts(
+        self,
+        entries: dict[str, tuple[yaml.ScalarNode, yaml.Node]],
+        identifier: str,
+        title: str,
+        statement: str,
+        points: int,
+    ) -> list[Part]:
+        for key, (key_node, _) in entries.items():
+            if key not in COMMON_KEYS + NETWORK_KEYS:
+                known = ", ".join(COMMON_KEYS + NETWORK_KEYS)
+                message = f"unknown key '{key}' for a network problem (it has {known})"
+                raise InputFileError(message, location=self.location(key_node))
+        if "network" not in entries:
+            message = f"problem '{identifier}' needs 'network': a file name or a mapping"
+            raise InputFileError(message, location=self.location(entries["id"][0]))
+        network = self._network(entries["network"][1])
+        notation = self._text(entries, "notation") or None
+        solution = solve(network, notation=notation, points=points)
+        parts = solution.parts
+        for part in parts:
+            variant = part.name
+            part.name = identifier if variant == "main" else f"{identifier}-{variant}"
+            part.heading = title if variant == "main" else f"{title}: {part.heading}"
+            if variant == "main" and statement:
+                part.statement = statement
+        return parts
+
+    def _network(self, node: yaml.Node) -> Network:
+        if isinstance(node, yaml.MappingNode):
+            return self.network(node)
+        name, _ = self.string(node, "'network'", "a file name or a mapping")
+        return load_network(self.directory / name)
+
+
+def _plain(node: yaml.Node) -> object:
+    """A YAML node as plain Python values (str, int, float, bool, None, list, dict)."""
+    return yaml.safe_load(yaml.serialize(node))
