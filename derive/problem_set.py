@@ -161,7 +161,11 @@ class ProblemSetReader(YamlReader):
         if isinstance(node, yaml.MappingNode):
             return self.network(node)
         name, _ = self.string(node, "'network'", "a file name or a mapping")
-        return load_network(self.directory / name)
+        path = self.directory / name
+        if not path.is_file():
+            message = f"no such file: '{name}' (looked in {self.directory})"
+            raise InputFileError(message, location=self.location(node))
+        return load_network(path)
 
 
 def _plain(node: yaml.Node) -> object:
