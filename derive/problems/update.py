@@ -65,9 +65,9 @@ def solve(spec: ProblemSpec) -> Part:
             ),
         ),
         Step(
-            f"Substitute the gradient from {source.heading}",
+            f"Substitute the gradient found in problem {source.name}",
             tuple(lines),
-            rule=f"The answer for {name} of problem {source.name}; the right side is at step t.",
+            rule=f"The answer for {name} of {source.heading}; the right side is at step t.",
         ),
     ]
     return Part(
