@@ -127,6 +127,11 @@ def test_a_single_value_needs_epsilon() -> None:
         ({"batch": [1, 2], "epsilon": -1}, "'epsilon' must be ≥ 0, not -1"),
         ({"batch": [1, 2], "gamma": "g"}, "'gamma' must be a number, not 'g'"),
         ({"batch": [1, 2], "beta": {"a": 1}}, "'beta' must be a number, not a mapping"),
+        (
+            {"batch": [1, 2], "gama": 2},
+            "unknown field 'gama' (did you mean 'gamma'? this kind has batch, gamma, beta, "
+            "epsilon)",
+        ),
     ],
     ids=[
         "missing",
@@ -142,6 +147,7 @@ def test_a_single_value_needs_epsilon() -> None:
         "negative-epsilon",
         "symbolic-gamma",
         "mapping-beta",
+        "typo",
     ],
 )
 def test_numbers_errors(fields: dict[str, object], message: str) -> None:
@@ -292,6 +298,14 @@ def test_backward_check_refuses_wrong_answers() -> None:
 def test_unknown_variant(variant: object, message: str) -> None:
     with pytest.raises(InputFileError) as raised:
         batchnorm_backward.solve(spec({"variant": variant}, "001-4"))
+    assert message in raised.value.message
+    assert raised.value.location == WHERE
+
+
+def test_backward_rejects_unknown_fields() -> None:
+    message = "unknown field 'varient' (did you mean 'variant'? this kind has variant)"
+    with pytest.raises(InputFileError) as raised:
+        batchnorm_backward.solve(spec({"varient": "demeaned"}, "001-4"))
     assert message in raised.value.message
     assert raised.value.location == WHERE
 

@@ -193,6 +193,13 @@ def test_bad_regularization(value: object, message: str) -> None:
     assert raised.value.location == where
 
 
+def test_unknown_field() -> None:
+    with pytest.raises(
+        InputFileError, match="unknown field 'lambda' \\(this kind has regularization\\)"
+    ):
+        solve(spec({"lambda": 0.1}))
+
+
 def test_renders_to_latex_markdown_and_json(ridge: Part, plain: Part) -> None:
     solution = Solution("Midterm review", parts=[ridge, plain])
     latex = solution.to_latex()

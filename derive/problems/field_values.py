@@ -7,7 +7,9 @@ Each error names the problem and the field.
 
 from __future__ import annotations
 
+import difflib
 import math
+from collections.abc import Mapping
 from fractions import Fraction
 
 import sympy as sp
@@ -21,6 +23,16 @@ from derive.shapes import NAME_PATTERN, Scope, build_expression
 def field_error(spec: ProblemSpec, message: str) -> InputFileError:
     """An InputFileError about one of ``spec``'s fields, placed at the problem."""
     return InputFileError(f"problem '{spec.id}': {message}", location=spec.location)
+
+
+def reject_unknown(spec: ProblemSpec, fields: Mapping[str, str]) -> None:
+    """An error for a field the kind does not have (a typo would otherwise fall back silently)."""
+    for name in spec.fields:
+        if name not in fields:
+            close = difflib.get_close_matches(str(name), list(fields), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            known = ", ".join(fields)
+            raise field_error(spec, f"unknown field '{name}' ({hint}this kind has {known})")
 
 
 def exact_number(spec: ProblemSpec, value: object, *, what: str) -> sp.Rational:
