@@ -64,6 +64,7 @@ class Call:
     function: str
     argument: Node
     offset: int
+    grouped: bool = False  # written inside parentheses of its own: `(W(x + b))^T`
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,12 @@ class _ToSyntaxTree(lark.Transformer[lark.Token, object]):
         function, argument = children
         assert isinstance(function, lark.Token)
         return Call(str(function), _node(argument), _at(function))
+
+    def group(self, children: list[Node]) -> Node:
+        (node,) = children
+        if isinstance(node, Call):  # `(W(x + b))^T` transposes the whole product
+            return Call(node.function, node.argument, node.offset, grouped=True)
+        return node
 
     def negate(self, children: list[lark.Token | Node]) -> Negate:
         sign, operand = children

@@ -105,6 +105,7 @@ class ExpressionBuilder:
         return error(f"in '{self.text}': {message}", location=self.span.location(offset))
 
     def build(self, node: Node) -> Shaped:
+        node = self._bind_postfix_to_parentheses(node)
         match node:
             case Number():
                 return Shaped(node.value, SCALAR)
@@ -123,6 +124,25 @@ class ExpressionBuilder:
             case Binary():
                 left, right = self.build(node.left), self.build(node.right)
                 return _BINARY_RULES[node.op](self, left, right, node.offset)
+
+    def _bind_postfix_to_parentheses(self, node: Node) -> Node:
+        """`W (x + b)^T` is W times (x + b)ᵀ: the grammar reads `W (` as a call, so a postfix
+        operator on a quantity's "call" moves onto the parenthesised factor."""
+        match node:
+            case Transposed(operand=Call(grouped=False) as call) if not self._is_function(
+                call.function
+            ):
+                inner: Node = Transposed(call.argument, node.offset)
+            case Binary(op="^", left=Call(grouped=False) as call) if not self._is_function(
+                call.function
+            ):
+                inner = Binary("^", call.argument, node.right, node.offset)
+            case _:
+                return node
+        return Binary("*", Name(call.function, call.offset), inner, call.offset)
+
+    def _is_function(self, name: str) -> bool:
+        return name in ACTIVATIONS or name in VECTOR_FUNCTIONS or name in self.scope.functions
 
     def name(self, name: str, offset: int) -> Shaped:
         scope = self.scope

@@ -71,9 +71,12 @@ def verify(
                     f"(relative error {error:.2e}); refusing to write a wrong key"
                 )
             worst = max(worst, error)
-    method = "central finite differences, float64"
+    method = "central finite differences at random points, float64"
     if joint:
-        method = f"central finite differences along {JOINT_DIRECTIONS} random directions, float64"
+        method = (
+            "central finite differences at random points, along "
+            f"{JOINT_DIRECTIONS} random directions, float64"
+        )
     return Verification(points=points, max_rel_error=worst, ok=True, method=method)
 
 

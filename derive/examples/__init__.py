@@ -20,6 +20,7 @@ class Example:
 EXAMPLES: dict[str, Example] = {
     e.name: e
     for e in (
+        Example("seeds", "seeds.yaml", "the problem set of both seed documents (the default)"),
         Example(
             "seed-problem-1",
             "seed_problem1.yaml",
@@ -41,8 +42,8 @@ EXAMPLES: dict[str, Example] = {
     )
 }
 
-# What `derive solve` with no FILE solves: the seeds' Problem 1, scalar form and vector form.
-DEFAULT = ("seed-problem-1", "two-layer")
+# What `derive solve` with no FILE solves: every problem of both seed documents.
+DEFAULT = "seeds"
 
 
 def example_path(name: str) -> Path:
