@@ -580,3 +580,23 @@ def test_vector_function_shape_error_is_placed_in_the_equation(
     assert str(caught.value) == (
         "net.yaml, line 3, column 7: in '2 softmax(W1)': softmax takes a column vector, not k×n"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("z (1 + z)^2", "z*(z + 1)**2"),
+        ("z(1 + z)^2", "z*(z + 1)**2"),
+        ("x (x + b)^T", "x*(b.T + x.T)"),
+        ("(z(1 + z))^2", "z**2*(z + 1)**2"),
+        ("sigmoid(z)^2", "sigmoid(z)**2"),
+    ],
+    ids=["space", "no-space", "transpose", "grouped", "function-power"],
+)
+def test_postfix_after_a_quantity_binds_to_the_parentheses(text: str, expected: str) -> None:
+    n = sp.Symbol("n", integer=True, positive=True)
+    one = sp.Integer(1)
+    scope = Scope(
+        {"z": quantity("z", (one, one)), "x": quantity("x", (n, one)), "b": quantity("b", (n, one))}
+    )
+    assert str(build_expression(text, scope).expr) == expected
