@@ -89,6 +89,18 @@ def _negative(expr: sp.Basic) -> bool:
     return bool(expr.could_extract_minus_sign())
 
 
+def _negated(term: sp.Basic) -> sp.Basic:
+    """−term without re-evaluating a matrix product (``-MatMul`` runs ``doit``, which would
+    turn 2 (y − t) into 2y − 2t)."""
+    if isinstance(term, sp.MatMul):
+        coefficient, matrices = term.as_coeff_matrices()
+        flipped = -coefficient
+        if flipped == 1:
+            return matrices[0] if len(matrices) == 1 else sp.MatMul(*matrices)
+        return sp.MatMul(flipped, *matrices)
+    return -term
+
+
 def _factor_order(factor: sp.Basic) -> tuple[int, str, int]:
     """Sort key of a product's factor (see ``DeriveLatexPrinter._print_Mul``)."""
     if factor.is_number:
@@ -203,10 +215,10 @@ class DeriveLatexPrinter(LatexPrinter):
         for index, term in enumerate(terms):
             if index > 0 and _is_scalar_trace(term) and _negative(term.arg):
                 pieces.append(" - ")
-                term = sp.Trace(-term.arg)
+                term = sp.Trace(_negated(term.arg))
             elif index > 0 and _negative(term):
                 pieces.append(" - ")
-                term = -term
+                term = _negated(term)
             elif index > 0:
                 pieces.append(" + ")
             term_tex = self._print(term)
@@ -246,7 +258,9 @@ class DeriveLatexPrinter(LatexPrinter):
 
     def _print_Function(self, expr: sp.Function, exp: str | None = None) -> str:
         if isinstance(expr, AppliedUndef):  # f(x) for a user's undefined function
-            name = latex_name(type(expr).__name__)
+            function = type(expr).__name__
+            base = function.rstrip("'")  # sigma' is the derivative of a generic sigma: σ'
+            name = latex_name(base) + "'" * (len(function) - len(base))
             if exp is not None:
                 name = rf"{name}^{{{exp}}}"
             args = ", ".join(self._print(arg) for arg in expr.args)

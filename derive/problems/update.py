@@ -39,7 +39,7 @@ def solve(spec: ProblemSpec) -> Part:
     parameter = _parameter(gradient, source)
     current = Tex(rf"{tex(parameter)}^{{(t)}}")
     label = Tex(rf"{tex(parameter)}^{{(t+1)}}")
-    value = parameter - rate * gradient.value
+    value = _step(parameter, rate, gradient.value)
     # shown with the gradient as the earlier problem printed it (sympy would expand 2(y − t))
     lines = [Line(label, Tex(rf"{tex(parameter)} - {tex(rate)}\, {_factor(gradient.value)}"))]
     index_form = None
@@ -224,3 +224,10 @@ def _forward(
             value = float(np.asarray(value).reshape(-1)[0])
         values[target] = value
     return values
+
+
+def _step(parameter: sp.Basic, rate: sp.Basic, gradient: sp.Basic) -> sp.Basic:
+    """θ − α g, built without sympy's ``doit`` (which would expand 2 (y − t) into 2y − 2t)."""
+    if isinstance(gradient, sp.MatrixExpr):
+        return sp.MatAdd(parameter, sp.MatMul(-rate, gradient))
+    return parameter - rate * gradient
