@@ -505,3 +505,22 @@ def test_questions_pdf_compiles(tmp_path: Path) -> None:
     text = _pdf_text(target)
     assert "Find" in text
     assert "Checked numerically" not in text
+
+
+@pytest.mark.slow
+def test_course_unicode_in_user_text_compiles(tmp_path: Path) -> None:
+    """Statements copied from course notes: primes, hats, norms, roots, subscripts, symbols."""
+    if shutil.which("latexmk") is None:
+        if os.environ.get("CI"):
+            pytest.fail("TeX Live is required under CI")
+        pytest.skip("TeX Live not installed")
+    title = "tanh′(z) = 1 − tanh²(z); x̂ᵢ = (xᵢ − μ)/√(σ² + ε); ‖x‖ … ☃"
+    solution = Solution(title=title, parts=[Part(name="main", heading=title, statement=title)])
+    write_pdf(solution, tmp_path / "unicode.pdf")
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "unicode.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "tanh" in text and "?" in text

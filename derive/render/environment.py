@@ -76,9 +76,43 @@ UNICODE_TEXT: dict[str, str] = {
     "ᵀ": r"\ensuremath{^{\top}}",
     "²": r"\ensuremath{^{2}}",
     "³": r"\ensuremath{^{3}}",
+    "′": r"\ensuremath{'}",
+    "″": r"\ensuremath{''}",
+    "‖": r"\ensuremath{\|}",
+    "√": r"\ensuremath{\surd}",
+    "…": r"\ldots{}",
+    "±": r"\ensuremath{\pm}",
+    "∘": r"\ensuremath{\circ}",
+    "⊤": r"\ensuremath{\top}",
+    "∀": r"\ensuremath{\forall}",
+    "∃": r"\ensuremath{\exists}",
+    "≡": r"\ensuremath{\equiv}",
+    "∝": r"\ensuremath{\propto}",
+    "⋆": r"\ensuremath{\star}",
+    "–": "--",
+    "—": "---",
+    "‘": "`",
+    "’": "'",
+    "“": "``",
+    "”": "''",
+    **{
+        c: rf"\ensuremath{{_{{{d}}}}}"
+        for c, d in zip("₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₘₙₜ", "0123456789ijkmnt", strict=True)
+    },
+    **{
+        c: rf"\ensuremath{{^{{{d}}}}}"
+        for c, d in zip("⁰¹⁴⁵⁶⁷⁸⁹⁻ⁿ", "0145678 9-n".replace(" ", ""), strict=True)
+    },
 }
 
-_LATEX_TEXT = re.compile("|".join(re.escape(c) for c in [*LATEX_SPECIALS, *UNICODE_TEXT]))
+# x̂ (x and a combining circumflex) and the like: the accent goes on the letter before it
+_COMBINING = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot"}
+_ACCENTED = re.compile("(.)([" + "".join(_COMBINING) + "])")
+_LATEX_TEXT = re.compile(
+    "|".join(re.escape(c) for c in [*LATEX_SPECIALS, *UNICODE_TEXT]) + r"|[^\x00-\xff]"
+)
+# what stands for a character pdflatex cannot set and the table does not know
+UNKNOWN_CHARACTER = r"\textbf{?}"
 
 # Markdown: backslash-escape punctuation that starts emphasis, links, code, math or HTML, and
 # the characters that make a line a heading, list item or quote.
@@ -90,7 +124,20 @@ RELATIONS: dict[str, str] = {"≈": r"\approx", "<=": r"\le", ">=": r"\ge", "≤
 
 def escape_latex(text: str) -> str:
     """User text made safe for LaTeX running text (titles, statements, names, rules)."""
-    return _LATEX_TEXT.sub(lambda m: LATEX_SPECIALS.get(m[0]) or UNICODE_TEXT[m[0]], str(text))
+    # ŷ beyond Latin-1 → y and a combining circumflex, set as \hat{y}
+    split = "".join(unicodedata.normalize("NFD", c) if ord(c) > 0xFF else c for c in str(text))
+    accented = _ACCENTED.sub(lambda m: f"\x00{m[1]}\x01{_COMBINING[m[2]]}\x02", split)
+    escaped = _LATEX_TEXT.sub(_replacement, accented)
+    return re.sub(
+        "\x00(.*?)\x01(.*?)\x02", lambda m: rf"\ensuremath{{\{m[2]}{{\text{{{m[1]}}}}}}}", escaped
+    )
+
+
+def _replacement(match: re.Match[str]) -> str:
+    character = match[0]
+    if character in "\x00\x01\x02":
+        return character
+    return LATEX_SPECIALS.get(character) or UNICODE_TEXT.get(character) or UNKNOWN_CHARACTER
 
 
 def escape_markdown(text: str) -> str:
