@@ -8,7 +8,8 @@ Shape (extra keys may be added, required ones are never removed)::
                                    "value": "-5/3", "float": -1.666...}},
                 "verification": {"points": int, "max_rel_error": float, "ok": bool} or null}]}
 
-``"value"`` and ``"float"`` appear only when the answer is an exact number (Rational, Integer).
+``"value"`` and ``"float"`` appear only when the answer is an exact number (Rational, Integer)
+or a tuple of them (lists then, e.g. ``["-5/3", "1/3", "1/3", "1"]``).
 ``"max_rel_error"`` is null if the check produced no finite error (JSON has no NaN or Infinity).
 
 ``"sympy"`` is ``sympy.srepr`` of the answer; ``eval`` it with sympy's names plus
@@ -51,6 +52,9 @@ def _answer(answer: Answer) -> dict[str, Any]:
     if isinstance(answer.value, sp.Rational):  # Integer is a Rational too
         entry["value"] = str(answer.value)
         entry["float"] = float(answer.value)
+    elif _exact_numbers(answer.value):  # a batch of exact numbers: (-5/3, 1/3, 1/3, 1)
+        entry["value"] = [str(v) for v in _items(answer.value)]
+        entry["float"] = [float(v) for v in _items(answer.value)]
     return entry
 
 
@@ -72,3 +76,14 @@ def _verification(check: Verification | None) -> dict[str, Any] | None:
         "max_rel_error": error if math.isfinite(error) else None,
         "ok": bool(check.ok),
     }
+
+
+def _items(value: sp.Basic) -> list[sp.Basic]:
+    return list(value)
+
+
+def _exact_numbers(value: sp.Basic) -> bool:
+    """A tuple or explicit matrix whose entries are all exact rationals."""
+    if not isinstance(value, sp.Tuple | sp.ImmutableMatrix):
+        return False
+    return all(isinstance(v, sp.Rational) for v in _items(value))
