@@ -20,6 +20,7 @@ from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 
 from derive.errors import UnsupportedError
 from derive.functions import relu, sigmoid, softplus
+from derive.model import as_dim
 from derive.softmax import Softmax
 
 Value = Any  # float or numpy array
@@ -65,7 +66,7 @@ class Evaluator:
         return value
 
     def size(self, dim: sp.Basic) -> int:
-        return int(sp.sympify(dim).xreplace(dict(self.dims)))
+        return int(as_dim(dim).xreplace(dict(self.dims)))
 
 
 @singledispatch

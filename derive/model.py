@@ -18,6 +18,11 @@ Dim: TypeAlias = sp.Expr  # a dimension: a positive integer symbol (n, k) or an 
 Shape: TypeAlias = tuple[Dim, Dim]  # (rows, cols); a scalar is (1, 1)
 
 
+def as_dim(dim: int | sp.Basic) -> sp.Expr:
+    """A dimension as a sympy expression (dimensions may come from code as plain ints)."""
+    return sp.Integer(dim) if isinstance(dim, int) else dim
+
+
 class Tex(str):
     """LaTeX written by derive's own code (never user text), placed in documents as is."""
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sympy as sp
-
 from derive.engine import backward
-from derive.model import Line, MathItem, Network, Part, Solution, Tex
+from derive.model import Line, MathItem, Network, Part, Solution, Tex, as_dim
 from derive.printing import tex
 from derive.steps import adjoint_steps, answer_for, check_notation, default_notation
 from derive.verify import verify
@@ -63,7 +61,7 @@ def assumptions(network: Network, notation: str) -> list[MathItem]:
         if quantity.is_scalar:
             shapes.append(rf"{tex(quantity.symbol)} \in \mathbb{{R}}")
         else:
-            rows, cols = (tex(sp.sympify(d)) for d in quantity.shape)
+            rows, cols = (tex(as_dim(d)) for d in quantity.shape)
             space = rows if quantity.shape[1] == 1 else rf"{rows} \times {cols}"
             shapes.append(rf"{tex(quantity.symbol)} \in \mathbb{{R}}^{{{space}}}")
     found.append(Tex(r",\ ".join(shapes)))

@@ -15,7 +15,7 @@ from sympy.matrices.expressions.hadamard import HadamardProduct
 
 from derive.engine import Adjoint, Backward
 from derive.errors import UnsupportedError
-from derive.model import Answer, Line, Network, Quantity, Step, Tex
+from derive.model import Answer, Line, Network, Quantity, Step, Tex, as_dim
 from derive.printing import tex
 
 NOTATIONS = ("matrix", "index", "scalar")
@@ -246,5 +246,5 @@ def answer_for(network: Network, adjoint: Adjoint, notation: str) -> tuple[Answe
 
 
 def _json_dim(dim: sp.Basic) -> int | str:
-    dim = sp.sympify(dim)
+    dim = as_dim(dim)
     return int(dim) if dim.is_Integer else str(dim)

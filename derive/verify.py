@@ -15,7 +15,7 @@ import sympy as sp
 
 from derive.errors import VerificationError
 from derive.evaluate import Evaluator, Value
-from derive.model import Network, Quantity, Verification
+from derive.model import Network, Quantity, Verification, as_dim
 
 TOLERANCE = 1e-5
 ENTRYWISE_LIMIT = 60  # parameters with more entries are checked along random directions
@@ -30,7 +30,7 @@ def concrete_dims(network: Network) -> dict[sp.Basic, int]:
     symbols: set[sp.Basic] = set()
     for quantity in network.quantities.values():
         for dim in quantity.shape:
-            symbols |= sp.sympify(dim).free_symbols
+            symbols |= as_dim(dim).free_symbols
     ordered = sorted(symbols, key=lambda s: s.name)
     return {symbol: SIZES[i % len(SIZES)] + (i // len(SIZES)) for i, symbol in enumerate(ordered)}
 
@@ -127,7 +127,7 @@ def _loss(
 
 
 def _size(quantity: Quantity, dims: Mapping[sp.Basic, int]) -> tuple[int, int]:
-    rows, cols = (int(sp.sympify(d).xreplace(dict(dims))) for d in quantity.shape)
+    rows, cols = (int(as_dim(d).xreplace(dict(dims))) for d in quantity.shape)
     return rows, cols
 
 

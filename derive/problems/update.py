@@ -16,7 +16,7 @@ import sympy as sp
 
 from derive.errors import DeriveError, InputFileError, VerificationError
 from derive.evaluate import Evaluator, Value
-from derive.model import Answer, Line, Part, Step, Tex, Verification
+from derive.model import Answer, Line, Part, Step, Tex, Verification, as_dim
 from derive.printing import tex
 from derive.problems import ProblemSpec
 from derive.shapes import NAME_PATTERN
@@ -195,7 +195,7 @@ def _dims(expressions: list[sp.Basic]) -> dict[sp.Basic, int]:
     for expr in expressions:
         for matrix in expr.free_symbols:
             if isinstance(matrix, sp.MatrixSymbol):
-                found |= set().union(*(sp.sympify(d).free_symbols for d in matrix.shape))
+                found |= set().union(*(as_dim(d).free_symbols for d in matrix.shape))
     ordered = sorted(found, key=str)
     return {symbol: SIZES[n % len(SIZES)] + n // len(SIZES) for n, symbol in enumerate(ordered)}
 
@@ -207,7 +207,7 @@ def _leaves(expr: sp.Basic) -> set[sp.Basic]:
 
 def _draw(symbol: sp.Basic, dims: Mapping[sp.Basic, int], rng: np.random.Generator) -> Value:
     if isinstance(symbol, sp.MatrixSymbol):
-        rows, cols = (int(sp.sympify(d).xreplace(dict(dims))) for d in symbol.shape)
+        rows, cols = (int(as_dim(d).xreplace(dict(dims))) for d in symbol.shape)
         return rng.normal(size=(rows, cols)) * 0.8
     return float(rng.uniform(0.2, 0.8) * rng.choice([-1, 1]))
 
