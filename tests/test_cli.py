@@ -39,18 +39,21 @@ wrt: [w]
 
 
 @needs_tex
-def test_solve_with_no_arguments_writes_the_default_pdf(runner: CliRunner, tmp_path: Path) -> None:
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = runner.invoke(main, ["solve"])
-        assert result.exit_code == 0, result.output
-        pdf = Path("solution.pdf")
-        assert "Wrote" in result.output and str(pdf.resolve()) in result.output
-        text = subprocess.run(
-            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
-        ).stdout
-    assert "two-layer sigmoid network" in text
+def test_solve_with_no_arguments_writes_the_default_pdf(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["solve"])
+    assert result.exit_code == 0, result.output
+    pdf = tmp_path / "solution.pdf"
+    assert "Wrote" in result.output and str(pdf.resolve()) in result.output
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Solution key" in text
     assert "Backpropagate into" in text
     assert "finite differences" in text
+    assert "Midterm 3: batch norm" in text
 
 
 @pytest.mark.parametrize("fmt", ["json", "md", "tex"], ids=["json", "md", "tex"])
