@@ -121,11 +121,11 @@ def _scalar_chain(network: Network, adjoint: Adjoint) -> list[Line]:
             combined.append(local)
         else:
             chain.append(rf"{partial(loss, user)}\,{partial(user, quantity)}")
-            combined.append(sp.Mul(sp.Symbol(f"delta_{user.name}"), local, evaluate=False))
+            combined.append(sp.Symbol(f"delta_{user.name}") * local)
     if len(adjoint.terms) == 1 and adjoint.terms[0].equation.target.name == loss.name:
         return locals_
     head = Line(Tex(partial(loss, quantity)), Tex(" + ".join(chain)))
-    product = Line(Tex(""), Tex(" + ".join(tex(c) for c in combined)))
+    product = Line(Tex(""), sp.Add(*combined))
     return [*locals_, head, product]
 
 
