@@ -26,6 +26,7 @@ import yaml
 from derive.errors import DeriveError, InputFileError, Location
 from derive.load import YamlReader, load_network
 from derive.model import Network, Part, Solution
+from derive.parse import TextSpan
 from derive.problems import ProblemSpec, kind_module
 from derive.solve import solve
 
@@ -124,7 +125,12 @@ class ProblemSetReader(YamlReader):
             fields = {
                 key: _plain(value) for key, (_, value) in entries.items() if key not in COMMON_KEYS
             }
-            spec = ProblemSpec(identifier, title, statement, fields, where, dict(solved))
+            spans = {
+                key: self.span(value) if isinstance(value, yaml.ScalarNode) else self.start(value)
+                for key, (_, value) in entries.items()
+                if key not in COMMON_KEYS
+            }
+            spec = ProblemSpec(identifier, title, statement, fields, where, dict(solved), spans)
             return [module.solve(spec)]
         except DeriveError as error:
             raise error.at(where) from None
@@ -156,6 +162,11 @@ class ProblemSetReader(YamlReader):
             if variant == "main" and statement:
                 part.statement = statement
         return parts
+
+    def start(self, node: yaml.Node) -> TextSpan:
+        """Where a list or mapping value starts (errors about it point there)."""
+        mark = node.start_mark
+        return TextSpan(self.source, mark.line + 1, mark.column + 1, exact=False)
 
     def _network(self, node: yaml.Node) -> Network:
         if isinstance(node, yaml.MappingNode):

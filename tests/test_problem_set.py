@@ -96,3 +96,28 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(InputFileError, match="duplicate problem id 'a'"):
         load_problem_set(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "line", "column"),
+    [
+        (
+            "kind: identity\n    function: sigma\n    variable: z\n"
+            "    definition: 1 / (1 + exp(-z)\n    claim: sigmoid(z)\n",
+            "unexpected end of the expression",
+            6,
+            33,
+        ),
+        ("kind: batchnorm_numbers\n    batch: []\n", "'batch' is empty", 4, 12),
+        ("kind: batchnorm_backward\n    variant: half\n", "unknown 'variant' 'half'", 4, 14),
+    ],
+    ids=["expression", "list", "choice"],
+)
+def test_field_errors_point_at_the_field(
+    tmp_path: Path, body: str, message: str, line: int, column: int
+) -> None:
+    path = _write(tmp_path, "problems:\n  - id: p\n    " + body)
+    with pytest.raises(DeriveError, match=message) as caught:
+        load_problem_set(path)
+    location = caught.value.location
+    assert location is not None and (location.line, location.column) == (line, column)

@@ -8,12 +8,14 @@ kind's own fields. A kind's module exposes ``solve(spec: ProblemSpec) -> Part`` 
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 
 from derive.errors import InputFileError, Location
 from derive.model import Part
+from derive.parse import TextSpan
 
 
 @dataclass(frozen=True)
@@ -26,13 +28,24 @@ class ProblemSpec:
     fields: Mapping[str, object]  # the kind's own fields, as read from YAML
     location: Location | None = None  # where the problem starts in its file
     previous: Mapping[str, Part] = field(default_factory=dict)  # parts solved before this one
+    field_spans: Mapping[str, TextSpan] = field(default_factory=dict)  # where each value starts
+
+    def span_of(self, name: str) -> TextSpan | None:
+        """Where the value of field ``name`` starts (for errors inside an expression)."""
+        return self.field_spans.get(name)
+
+    def locate(self, message: str) -> Location | None:
+        """The location of the first field the message quotes ('batch'), else the problem's."""
+        for quoted in re.findall(r"'([A-Za-z_][A-Za-z0-9_]*)'", message):
+            if quoted in self.field_spans:
+                return self.field_spans[quoted].start
+        return self.location
 
     def require(self, name: str) -> object:
         """A required field, or an InputFileError naming the problem and the field."""
         if name not in self.fields:
-            raise InputFileError(
-                f"problem '{self.id}' needs the field '{name}'", location=self.location
-            )
+            message = f"problem '{self.id}' needs the field '{name}'"
+            raise InputFileError(message, location=self.location)
         return self.fields[name]
 
 

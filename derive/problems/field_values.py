@@ -21,8 +21,8 @@ from derive.shapes import NAME_PATTERN, Scope, build_expression
 
 
 def field_error(spec: ProblemSpec, message: str) -> InputFileError:
-    """An InputFileError about one of ``spec``'s fields, placed at the problem."""
-    return InputFileError(f"problem '{spec.id}': {message}", location=spec.location)
+    """An InputFileError about one of ``spec``'s fields, placed at the field it quotes."""
+    return InputFileError(f"problem '{spec.id}': {message}", location=spec.locate(message))
 
 
 def reject_unknown(spec: ProblemSpec, fields: Mapping[str, str]) -> None:

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from derive.errors import DeriveError, InputFileError, UnsupportedError, VerificationError
+from derive.errors import DeriveError, UnsupportedError, VerificationError
 from derive.evaluate import Evaluator
 from derive.functions import ACTIVATIONS, sigmoid, softplus
 from derive.model import Answer, Line, Part, Step, Tex, Verification
-from derive.parse import TextSpan
 from derive.printing import tex
 from derive.problems import ProblemSpec
 from derive.problems.derivative_rules import RuleApplication, differentiate, divisors, group, over
+from derive.problems.field_values import field_error
 from derive.shapes import NAME_PATTERN, SCALAR, Scope, build_expression, quantity
 
 FIELDS: dict[str, str] = {
@@ -123,10 +123,10 @@ def read(spec: ProblemSpec) -> Identity:
     symbols = {n: quantity(n, SCALAR) for n in [variable_name, *constants]}
     real = {q.symbol: sp.Symbol(n, real=True) for n, q in symbols.items()}
     variable, *others = real.values()
-    span = TextSpan(spec.location.source, spec.location.line) if spec.location else None
 
     def build(field: str, functions: dict[str, sp.FunctionClass]) -> sp.Expr:
         text = str(spec.require(field))
+        span = spec.span_of(field)
         built = build_expression(text, Scope(symbols, functions=functions), span=span)
         return built.expr.xreplace(real)
 
@@ -145,10 +145,6 @@ def read(spec: ProblemSpec) -> Identity:
         if known is not function and _defines(definition, known, variable):
             claim = claim.replace(known, function)
     return Identity(function, variable, definition, claim, tuple(others))
-
-
-def field_error(spec: ProblemSpec, message: str) -> InputFileError:
-    return InputFileError(f"problem '{spec.id}': {message}", location=spec.location)
 
 
 def _name(spec: ProblemSpec, field: str) -> str:
