@@ -86,8 +86,16 @@ class ProblemSetReader(YamlReader):
         title = self._text(entries, "title") or Path(self.source).stem
         parts: list[Part] = []
         solved: dict[str, Part] = {}
-        for node in entries["problems"][1].value:
-            for part in self._problem(node, solved, points=points, progress=progress):
+        problems = entries["problems"][1].value
+        for number, node in enumerate(problems, start=1):
+            counted = None
+            if progress is not None:
+                report = progress
+
+                def counted(title: str, number: int = number) -> None:
+                    report(f"[{number}/{len(problems)}] {title}")
+
+            for part in self._problem(node, solved, points=points, progress=counted):
                 parts.append(part)
                 solved[part.name] = part
         return Solution(title=title, parts=parts, subtitle=self._text(entries, "subtitle"))
