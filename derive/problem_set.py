@@ -88,13 +88,7 @@ class ProblemSetReader(YamlReader):
         solved: dict[str, Part] = {}
         problems = entries["problems"][1].value
         for number, node in enumerate(problems, start=1):
-            counted = None
-            if progress is not None:
-                report = progress
-
-                def counted(title: str, number: int = number) -> None:
-                    report(f"[{number}/{len(problems)}] {title}")
-
+            counted = None if progress is None else _counting(progress, number, len(problems))
             for part in self._problem(node, solved, points=points, progress=counted):
                 parts.append(part)
                 solved[part.name] = part
@@ -185,6 +179,15 @@ class ProblemSetReader(YamlReader):
             message = f"no such file: '{name}' (looked in {self.directory})"
             raise InputFileError(message, location=self.location(node))
         return load_network(path)
+
+
+def _counting(progress: Callable[[str], None], number: int, total: int) -> Callable[[str], None]:
+    """``progress`` with the problem's number in front: "[3/14] Dropout ..."."""
+
+    def report(title: str) -> None:
+        progress(f"[{number}/{total}] {title}")
+
+    return report
 
 
 def _plain(node: yaml.Node) -> object:
