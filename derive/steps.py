@@ -94,7 +94,7 @@ def _adjoint_step(network: Network, adjoint: Adjoint, notation: str) -> Step:
         raw = summed if summed is not None else sp.MatAdd(*[t.contribution for t in adjoint.terms])
         lines.append(Line(label, raw))
     lines.extend(_simplification_lines(adjoint, lines[-1].rhs))
-    if notation == "index":
+    if notation == "index" and not adjoint.quantity.is_scalar:
         lines.append(_index_line(adjoint.symbol, adjoint.definition))
     users = ", ".join(t.equation.target.name for t in adjoint.terms)
     return Step(
