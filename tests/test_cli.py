@@ -135,3 +135,15 @@ def test_file_and_example_together_is_a_usage_error(runner: CliRunner, tmp_path:
     result = runner.invoke(main, ["solve", str(network), "--example", "tanh"])
     assert result.exit_code == 2
     assert "either FILE or --example" in result.output
+
+
+def test_question_sheet_of_the_default_set_has_no_answers(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "sheet.md"
+    result = runner.invoke(main, ["solve", "--questions", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    sheet = out.read_text(encoding="utf-8")
+    assert "Midterm 3: batch norm" in sheet and "1, 7, 7, 9" in sheet
+    assert "Checked numerically" not in sheet and "boxed" not in sheet
+    assert "-5/3" not in sheet and "\\frac{5}{3}" not in sheet
