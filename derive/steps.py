@@ -114,7 +114,7 @@ def _scalar_chain(network: Network, adjoint: Adjoint) -> list[Line]:
     combined = []
     for term in adjoint.terms:
         user = term.equation.target
-        local = sp.diff(term.equation.rhs, quantity.symbol)
+        local = _local_derivative(term.contribution, user, loss)
         locals_.append(Line(Tex(partial(user, quantity)), local))
         if user.name == loss.name:
             chain.append(partial(loss, quantity))
@@ -127,6 +127,15 @@ def _scalar_chain(network: Network, adjoint: Adjoint) -> list[Line]:
     head = Line(Tex(partial(loss, quantity)), Tex(" + ".join(chain)))
     product = Line(Tex(""), sp.Add(*combined))
     return [*locals_, head, product]
+
+
+def _local_derivative(contribution: sp.Basic, user: Quantity, loss: Quantity) -> sp.Basic:
+    """∂u/∂v read off the engine's own term δ_u ∂u/∂v (the loss's term has δ_e = 1)."""
+    if user.name == loss.name:
+        return contribution
+    seed = sp.Symbol(f"delta_{user.name}")
+    local = contribution / seed
+    return sp.simplify(local) if local.has(seed) else local
 
 
 def _simplification_lines(adjoint: Adjoint, shown: object) -> list[Line]:
