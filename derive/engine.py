@@ -58,9 +58,6 @@ class Backward:
     network: Network
     adjoints: dict[str, Adjoint] = field(default_factory=dict)
 
-    def symbol_names(self) -> dict[sp.Basic, str]:
-        return {a.symbol: name for name, a in self.adjoints.items()}
-
 
 def backward(network: Network) -> Backward:
     """Every adjoint the wrt list needs, defined, simplified and resolved."""
@@ -69,6 +66,8 @@ def backward(network: Network) -> Backward:
     needed = _depends_on_wrt(network, by_symbol)
     loss = network.loss.target
     seeds: dict[str, sp.Basic] = {loss.name: sp.S.One}
+    # p = softmax(z) appears in its own adjoint rule; a key writes p, not softmax(z)
+    folds = {eq.rhs: eq.target.symbol for eq in network.equations if isinstance(eq.rhs, Softmax)}
     terms: dict[str, list[Term]] = {}
     order: list[str] = []
     for equation in reversed(network.equations):
@@ -82,15 +81,14 @@ def backward(network: Network) -> Backward:
         for symbol, contribution in contributions.items():
             used = by_symbol.get(symbol)
             if used is not None and used.name in needed:
-                terms.setdefault(used.name, []).append(Term(equation, contribution))
+                folded = contribution.xreplace(folds)
+                terms.setdefault(used.name, []).append(Term(equation, folded))
     order.extend(name for name in network.wrt if name not in order)
     result = Backward(network)
     definitions = {eq.target.name: eq.rhs for eq in network.equations}
-    # p = softmax(z) appears in its own adjoint rule; a key writes p, not softmax(z)
-    folds = {eq.rhs: eq.target.symbol for eq in network.equations if isinstance(eq.rhs, Softmax)}
     for name in order:
         quantity = quantities[name]
-        parts = [tidy(term.contribution.xreplace(folds)) for term in terms.get(name, [])]
+        parts = [tidy(term.contribution) for term in terms.get(name, [])]
         definition = tidy(_sum(parts, quantity))
         result.adjoints[name] = Adjoint(
             quantity, adjoint_symbol(quantity), terms.get(name, []), definition
