@@ -52,7 +52,7 @@ def verify(
         givens = _draw_point(network, dims, rng)
         evaluator = Evaluator(forward(network, givens, dims), dims)
         analytic = {
-            name: np.asarray(evaluator(answer), dtype=float).reshape(sizes[name])
+            name: _with_shape(name, evaluator(answer), sizes[name])
             for name, answer in answers.items()
         }
         checks = (
@@ -78,6 +78,17 @@ def verify(
             f"{JOINT_DIRECTIONS} random directions, float64"
         )
     return Verification(points=points, max_rel_error=worst, ok=True, method=method)
+
+
+def _with_shape(name: str, value: Value, size: tuple[int, int]) -> np.ndarray:
+    """The evaluated answer as an array of ``name``'s shape; a different shape is an error."""
+    array = np.asarray(value, dtype=float)
+    if array.size != size[0] * size[1] or (array.ndim == 2 and array.shape != size):
+        raise VerificationError(
+            f"the derived gradient for {name} has shape {array.shape}, not {size} "
+            "(the shape of what it is taken with respect to); refusing to write a wrong key"
+        )
+    return array.reshape(size)
 
 
 def _joint_difference(

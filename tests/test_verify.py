@@ -56,3 +56,10 @@ def test_evaluator_shares_work_on_repeated_subexpressions() -> None:
         expr = sp.MatAdd(expr, expr, evaluate=False)
     value = Evaluator({x: np.ones((3, 1))}, {})(expr)
     assert np.allclose(value, 2.0**60)
+
+
+def test_answer_with_the_wrong_shape_is_refused() -> None:
+    network, answers = _answers("two-layer")
+    wrong = dict(answers, W1=answers["W1"].T)  # n×k instead of k×n
+    with pytest.raises(VerificationError, match="gradient for W1 has shape"):
+        verify(network, wrong)
