@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -10,6 +12,7 @@ import click
 from derive.documents import solve_default, solve_example, solve_file
 from derive.errors import DeriveError
 from derive.examples import EXAMPLES
+from derive.grade import grade, load_submission
 from derive.model import Solution
 from derive.render import FORMATS, format_for_path, write_output
 from derive.steps import NOTATIONS
@@ -112,6 +115,32 @@ def _solve(file: Path | None, example: str | None, notation: str | None, points:
     if notation is not None:
         raise click.UsageError("--notation needs FILE or --example (the default sets its own)")
     return solve_default(points=points, progress=progress)
+
+
+@main.command("grade")
+@click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
+def grade_command(submission: Path, as_json: bool) -> None:
+    """Grade a student's answers (SUBMISSION, YAML) against the checked key.
+
+    The file names the assignment (`network: FILE` or `example: NAME`) and gives, per part
+    (`main` or a variant), an expression for each gradient in the network's own notation.
+    """
+    try:
+        verdicts = grade(load_submission(submission))
+    except DeriveError as error:
+        raise click.ClickException(str(error)) from None
+    score = sum(v.correct for v in verdicts)
+    if as_json:
+        report = {"score": score, "total": len(verdicts), "answers": [asdict(v) for v in verdicts]}
+        click.echo(json.dumps(report, indent=2))
+        return
+    for verdict in verdicts:
+        mark = "correct" if verdict.correct else "WRONG"
+        click.echo(f"{verdict.part} {verdict.name}: {mark}")
+        if not verdict.correct:
+            click.echo(f"    {verdict.comment}")
+    click.echo(f"Score: {score}/{len(verdicts)}")
 
 
 @main.command("examples")

@@ -187,6 +187,10 @@ class Solution:
     parts: list[Part]
     subtitle: str = ""
 
+    def answers_of(self, part: str) -> dict[str, Answer]:
+        """The answers of the part named ``part`` ({} if there is none)."""
+        return next((p.answers for p in self.parts if p.name == part), {})
+
     def answer(self, part: str, name: str) -> Answer:
         for candidate in self.parts:
             if candidate.name == part:

@@ -49,7 +49,7 @@ def verify(
     joint = sum(rows * cols for rows, cols in sizes.values()) > JOINT_ABOVE
     worst = 0.0
     for _ in range(points):
-        givens = _draw_point(network, dims, rng)
+        givens = draw_point(network, dims, rng)
         evaluator = Evaluator(forward(network, givens, dims), dims)
         analytic = {
             name: _with_shape(name, evaluator(answer), sizes[name])
@@ -142,7 +142,7 @@ def _size(quantity: Quantity, dims: Mapping[sp.Basic, int]) -> tuple[int, int]:
     return rows, cols
 
 
-def _draw_point(
+def draw_point(
     network: Network, dims: Mapping[sp.Basic, int], rng: np.random.Generator
 ) -> dict[sp.Basic, Value]:
     """Random givens at which every quantity is finite (targets of one-hot kind are one-hot)."""

@@ -13,7 +13,7 @@ from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.functions import SREPR_NAMESPACE
 from derive.load import load_network
-from derive.verify import _draw_point, concrete_dims, forward
+from derive.verify import draw_point, concrete_dims, forward
 
 EXAMPLES = ["seed-problem-1", "two-layer", "bce", "relu", "three-layer-skip", "vector-output"]
 
@@ -31,7 +31,7 @@ def test_answers_rebuild_and_evaluate_to_the_checked_gradient(name: str) -> None
     document = json.loads(solution.to_json())
     network = load_network(example_path(name))
     dims = concrete_dims(network)
-    values = forward(network, _draw_point(network, dims, np.random.default_rng(7)), dims)
+    values = forward(network, draw_point(network, dims, np.random.default_rng(7)), dims)
     assert set(document) == {"title", "parts"}
     for part, json_part in zip(solution.parts, document["parts"], strict=True):
         assert json_part["verification"]["ok"] is True

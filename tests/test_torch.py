@@ -11,7 +11,7 @@ from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.functions import relu, sigmoid, softplus
 from derive.load import load_network
-from derive.verify import _draw_point, concrete_dims, forward
+from derive.verify import draw_point, concrete_dims, forward
 
 torch = pytest.importorskip("torch")
 
@@ -71,7 +71,7 @@ def _torch_eval(expr: sp.Basic, values: dict[sp.Basic, object]) -> object:
 def test_gradients_match_torch_autograd(name: str) -> None:
     network = load_network(example_path(name))
     dims = concrete_dims(network)
-    point = _draw_point(network, dims, np.random.default_rng(3))
+    point = draw_point(network, dims, np.random.default_rng(3))
     tensors = {
         s: torch.tensor(np.asarray(v, dtype=float), dtype=torch.float64, requires_grad=True)
         for s, v in point.items()

@@ -1,0 +1,203 @@
+"""Grading: a student's answers, written in the network's own notation, against the checked key.
+
+A submission names the assignment's network and gives, per part ("main" or a variant), an
+expression for each gradient. Each is read by derive's grammar over the network's quantities,
+then compared with the key at random points (the same points for both). A wrong answer gets a
+hint when one is cheap and certain: a wrong sign, a constant factor, or, for scalars, the exact
+factor by which the key differs (the homework sheet's missing (t − y)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+import yaml
+
+from derive.errors import DeriveError, InputFileError, Location
+from derive.evaluate import Evaluator
+from derive.examples import example_path
+from derive.functions import generic_function
+from derive.load import load_network
+from derive.model import Network, Solution
+from derive.parse import TextSpan
+from derive.shapes import Scope, build_expression
+from derive.solve import solve
+from derive.verify import concrete_dims, draw_point, forward
+
+TOLERANCE = 1e-6
+POINTS = 3
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One graded answer."""
+
+    part: str
+    name: str
+    submitted: str
+    correct: bool
+    comment: str  # plain text: "correct", or what is wrong
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A student's answers: part name -> gradient name -> (expression text, where it is)."""
+
+    network: Network
+    answers: Mapping[str, Mapping[str, tuple[str, TextSpan]]]
+
+
+def load_submission(path: str | Path) -> Submission:
+    """Read a submission file: ``network:`` (a path) or ``example:`` and ``answers:``."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+        data = yaml.compose(text, Loader=yaml.SafeLoader)
+    except OSError as error:
+        raise InputFileError(f"cannot read '{file}': {error.strerror or error}") from None
+    except yaml.YAMLError as error:
+        raise InputFileError(f"invalid YAML: {error}", location=Location(str(file))) from None
+    source = str(file)
+    entries = _mapping(data, source, "a submission")
+    if ("network" in entries) == ("example" in entries):
+        message = "a submission names either 'network' or 'example'"
+        raise InputFileError(message, location=Location(source, 1))
+    if "network" in entries:
+        network = load_network(file.parent / _scalar(entries["network"], source))
+    else:
+        network = load_network(example_path(_scalar(entries["example"], source)))
+    if "answers" not in entries:
+        raise InputFileError("a submission needs 'answers'", location=Location(source, 1))
+    answers: dict[str, dict[str, tuple[str, TextSpan]]] = {}
+    for part, node in _mapping(entries["answers"], source, "'answers'").items():
+        answers[part] = {
+            name: (_scalar(value, source), _span(value, source))
+            for name, value in _mapping(node, source, f"the answers of part '{part}'").items()
+        }
+    return Submission(network, answers)
+
+
+def grade(submission: Submission, *, seed: int = 1) -> list[Verdict]:
+    """Every submitted answer against the key derive computes and checks itself."""
+    key = solve(submission.network)
+    networks = {"main": submission.network} | {
+        name: submission.network.with_variant(name) for name in submission.network.variants
+    }
+    verdicts = []
+    for part, answers in submission.answers.items():
+        if part not in networks:
+            known = ", ".join(networks)
+            raise InputFileError(f"no part '{part}' in the assignment (parts: {known})")
+        network = networks[part]
+        for name, (text, span) in answers.items():
+            verdicts.append(_grade_one(network, key, part, name, text, span, seed))
+    return verdicts
+
+
+def _grade_one(
+    network: Network, key: Solution, part: str, name: str, text: str, span: TextSpan, seed: int
+) -> Verdict:
+    answers = key.answers_of(part)
+    if name not in answers:
+        known = ", ".join(answers)
+        return Verdict(part, name, text, False, f"the assignment asks for {known}, not {name}")
+    expected = answers[name].value
+    try:
+        submitted = build_expression(text, _scope(network), span=span)
+    except DeriveError as error:
+        return Verdict(part, name, text, False, f"cannot read the answer: {error}")
+    wanted = network.givens[name].shape
+    if submitted.shape != wanted:
+        return Verdict(
+            part,
+            name,
+            text,
+            False,
+            f"the answer has shape {_shape(submitted.shape)}, not "
+            f"{_shape(wanted)} (the shape of {name})",
+        )
+    pairs = _evaluate(network, expected, submitted.expr, seed)
+    errors = [_relative(a, b) for a, b in pairs]
+    if max(errors) <= TOLERANCE:
+        return Verdict(part, name, text, True, "correct")
+    return Verdict(part, name, text, False, _hint(expected, submitted.expr, pairs, max(errors)))
+
+
+def _scope(network: Network) -> Scope:
+    generic = {
+        type(f).__name__: type(f)
+        for eq in network.equations
+        for f in eq.rhs.atoms(sp.Function)
+        if type(f) is generic_function(type(f).__name__)
+    }
+    return Scope(network.quantities, functions=generic)
+
+
+def _evaluate(
+    network: Network, expected: sp.Basic, submitted: sp.Basic, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    dims = concrete_dims(network)
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for _ in range(POINTS):
+        values = forward(network, draw_point(network, dims, rng), dims)
+        evaluator = Evaluator(values, dims)
+        pairs.append(
+            (np.asarray(evaluator(expected), float), np.asarray(evaluator(submitted), float))
+        )
+    return pairs
+
+
+def _relative(key: np.ndarray, answer: np.ndarray) -> float:
+    scale = max(float(np.abs(key).max()), 1e-8)
+    return float(np.abs(key - answer).max()) / scale
+
+
+def _hint(
+    expected: sp.Basic,
+    submitted: sp.Basic,
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+    error: float,
+) -> str:
+    if all(_relative(key, -answer) <= TOLERANCE for key, answer in pairs):
+        return "the sign is wrong"
+    ratios = [float(np.sum(k * a) / np.sum(a * a)) for k, a in pairs if np.sum(a * a) > 0]
+    constant = ratios and all(abs(r - ratios[0]) <= 1e-6 * abs(ratios[0]) for r in ratios)
+    if constant and all(_relative(k, ratios[0] * a) <= TOLERANCE for k, a in pairs):
+        return f"off by a constant factor: the key is {ratios[0]:.6g} times this answer"
+    if not isinstance(expected, sp.MatrixExpr) and submitted != 0:
+        factor = sp.factor(sp.simplify(expected / submitted))
+        if factor.free_symbols and sp.count_ops(factor) <= 6:
+            shown = f"({sp.sstr(factor)})" if isinstance(factor, sp.Add) else sp.sstr(factor)
+            return f"the key is this answer times {shown}"
+    return f"differs from the key (relative error {error:.2g} at a random point)"
+
+
+def _shape(shape: tuple[sp.Basic, sp.Basic]) -> str:
+    return "scalar" if shape == (1, 1) else f"{shape[0]}×{shape[1]}"
+
+
+def _mapping(node: yaml.Node | None, source: str, what: str) -> dict[str, yaml.Node]:
+    if not isinstance(node, yaml.MappingNode):
+        line = node.start_mark.line + 1 if node is not None else 1
+        raise InputFileError(f"{what} must be a mapping", location=Location(source, line))
+    return {str(k.value): v for k, v in node.value}
+
+
+def _scalar(node: yaml.Node, source: str) -> str:
+    if not isinstance(node, yaml.ScalarNode):
+        line = node.start_mark.line + 1
+        raise InputFileError("expected text here", location=Location(source, line))
+    return str(node.value)
+
+
+def _span(node: yaml.Node, source: str) -> TextSpan:
+    mark = node.start_mark
+    style = getattr(node, "style", None)
+    quote = 1 if style in ("'", '"') else 0
+    exact = style in (None, "'", '"')
+    return TextSpan(source, mark.line + 1, mark.column + 1 + quote, exact=exact)
