@@ -13,7 +13,7 @@ from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.functions import SREPR_NAMESPACE
 from derive.load import load_network
-from derive.verify import draw_point, concrete_dims, forward
+from derive.verify import concrete_dims, draw_point, forward
 
 EXAMPLES = ["seed-problem-1", "two-layer", "bce", "relu", "three-layer-skip", "vector-output"]
 

@@ -11,7 +11,7 @@ from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.functions import relu, sigmoid, softplus
 from derive.load import load_network
-from derive.verify import draw_point, concrete_dims, forward
+from derive.verify import concrete_dims, draw_point, forward
 
 torch = pytest.importorskip("torch")
 
