@@ -156,7 +156,8 @@ def generic_function(name: str) -> sp.FunctionClass:
         def fdiff(self: sp.Function, argindex: int = 1) -> sp.Expr:
             return derivative(self.args[0])
 
-        _GENERIC[name] = type(name, (sp.Function,), {"fdiff": fdiff})
+        # an undefined sympy function (srepr: Function('f')) that knows its derivative
+        _GENERIC[name] = sp.Function(name, fdiff=fdiff)
     return _GENERIC[name]
 
 

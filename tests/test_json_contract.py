@@ -15,7 +15,16 @@ from derive.functions import SREPR_NAMESPACE
 from derive.load import load_network
 from derive.verify import concrete_dims, draw_point, forward
 
-EXAMPLES = ["seed-problem-1", "two-layer", "bce", "relu", "three-layer-skip", "vector-output"]
+EXAMPLES = [
+    "seed-problem-1",
+    "two-layer",
+    "bce",
+    "relu",
+    "softmax",
+    "midterm",
+    "three-layer-skip",
+    "vector-output",
+]
 
 
 def _rebuild(text: str) -> sp.Basic:
