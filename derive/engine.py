@@ -19,7 +19,7 @@ import sympy as sp
 from derive.adjoint import local_contributions
 from derive.linear import collect_linear
 from derive.model import Equation, Network, Quantity
-from derive.simplify import fuse_entrywise, fuse_with_forward, tidy
+from derive.simplify import drop_ones, fuse_entrywise, fuse_with_forward, tidy
 from derive.softmax import Softmax
 
 
@@ -88,7 +88,7 @@ def backward(network: Network) -> Backward:
     definitions = {eq.target.name: eq.rhs for eq in network.equations}
     for name in order:
         quantity = quantities[name]
-        parts = [tidy(term.contribution) for term in terms.get(name, [])]
+        parts = [tidy(drop_ones(term.contribution)) for term in terms.get(name, [])]
         definition = tidy(_sum(parts, quantity))
         result.adjoints[name] = Adjoint(
             quantity, adjoint_symbol(quantity), terms.get(name, []), definition

@@ -387,7 +387,9 @@ class DeriveLatexPrinter(LatexPrinter):
         return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
 
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
-        return r"\mathbf{1}"
+        # a row of ones is the transpose of the column 1: sum(x) = 1ᵀ x
+        rows, cols = expr.shape
+        return r"\mathbf{1}^{\top}" if rows == 1 and cols != 1 else r"\mathbf{1}"
 
     def _print_ZeroMatrix(self, expr: sp.ZeroMatrix) -> str:
         return r"\mathbf{0}"

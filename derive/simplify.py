@@ -39,6 +39,32 @@ def tidy(expr: sp.Basic) -> sp.Basic:
     return sp.factor_terms(expr)
 
 
+def drop_ones(expr: sp.Basic) -> sp.Basic:
+    """(c 1) ⊙ X → c X, bottom up: the ones that sum(X) = 1ᵀ X 1 leaves in its adjoint."""
+    if not expr.args or not isinstance(expr, sp.MatrixExpr | sp.Expr):
+        return expr
+    args = [drop_ones(arg) for arg in expr.args]
+    if isinstance(expr, HadamardProduct):
+        scale: sp.Basic = sp.S.One
+        kept = []
+        for factor in args:
+            coefficient, matrices = (
+                factor.as_coeff_matrices() if isinstance(factor, sp.MatMul) else (1, [factor])
+            )
+            if len(matrices) == 1 and isinstance(matrices[0], sp.OneMatrix):
+                scale = scale * coefficient
+            else:
+                kept.append(factor)
+        if len(kept) < len(args) and kept:
+            product = kept[0] if len(kept) == 1 else HadamardProduct(*kept)
+            return product if scale == 1 else sp.MatMul(scale, product, evaluate=True)
+    if isinstance(expr, sp.MatMul):
+        return sp.MatMul(*args, evaluate=True)
+    if any(new is not old for new, old in zip(args, expr.args, strict=True)):
+        return expr.func(*args)
+    return expr
+
+
 def _distribute(term: sp.Basic) -> list[sp.Basic]:
     """c (A + B) → [c A, c B] for a scalar c; anything else unchanged."""
     if isinstance(term, sp.MatAdd):

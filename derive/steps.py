@@ -207,8 +207,30 @@ def entry_indices(matrix: sp.MatrixExpr) -> tuple[sp.Basic, sp.Basic]:
 def index_entry(expr: sp.Basic, i: sp.Basic, j: sp.Basic) -> sp.Basic:
     """Entry (i, j) of a matrix expression, as sympy writes it with sums over indices."""
     if isinstance(expr, sp.MatrixExpr):
-        return expr[i, j]
-    return expr.replace(lambda e: isinstance(e, sp.Trace), lambda e: e.arg[0, 0])
+        entry = expr[i, j]
+    else:
+        entry = expr.replace(lambda e: isinstance(e, sp.Trace), lambda e: e.arg[0, 0])
+    return _textbook_sums(entry)
+
+
+def _textbook_sums(entry: sp.Basic) -> sp.Basic:
+    """Σ_{k=1}^{n} as a key writes it: sympy's entries sum a dummy from 0 to n − 1.
+
+    Entry labels are a convention, so counting them from 1 relabels every entry alike.
+    """
+    names = iter(sp.symbols("k l p q r", integer=True))
+    renamed: dict[sp.Basic, sp.Basic] = {}
+
+    def relabel(total: sp.Sum) -> sp.Basic:
+        (index, low, high), *rest = total.limits
+        if rest or low != 0:
+            return total
+        if index not in renamed:
+            renamed[index] = next(names, index)
+        new = renamed[index]
+        return sp.Sum(total.function.xreplace({index: new}), (new, 1, high + 1))
+
+    return entry.replace(lambda e: isinstance(e, sp.Sum), relabel)
 
 
 def answer_for(network: Network, adjoint: Adjoint, notation: str) -> tuple[Answer, Step]:

@@ -162,3 +162,26 @@ def test_softmax_without_one_hot_keeps_the_general_form() -> None:
         "t", c, 1
     )
     assert solve(network).parts[0].verification.ok
+
+
+def test_matrix_batch_with_sum_of_squares_simplifies_the_ones() -> None:
+    network = network_from(
+        "given: {X: matrix n m, T: matrix k m, W: matrix k n}\n"
+        "forward: [Z = W X, Y = sigmoid(Z)]\n"
+        "loss: e = sum((Y - T) .* (Y - T)) / 2\n"
+        "wrt: [W]\n"
+    )
+    result = backward(network)
+    k, m = network.givens["T"].shape
+    assert result.adjoints["Y"].definition == sp.MatrixSymbol("Y", k, m) - sp.MatrixSymbol(
+        "T", k, m
+    )
+    assert solve(network).parts[0].verification.ok
+
+
+def test_index_form_sums_count_from_one() -> None:
+    solution = solve(load_network(example_path("vector-output")), notation="index")
+    entry = solution.parts[0].answers["W1"].index_form.rhs
+    (total,) = entry.atoms(sp.Sum)
+    (index, low, high), *_ = total.limits
+    assert low == 1 and str(index) == "k" and str(high) == "m"
