@@ -89,6 +89,16 @@ def _negative(expr: sp.Basic) -> bool:
     return bool(expr.could_extract_minus_sign())
 
 
+def _reciprocal_of(expr: sp.Basic) -> sp.Basic | None:
+    """X for the entrywise reciprocal 1 ⊘ X (an elementwise function d ↦ 1/d), else None."""
+    if not isinstance(expr, ElementwiseApplyFunction):
+        return None
+    function = expr.function
+    if isinstance(function, sp.Lambda) and function.expr == 1 / function.variables[0]:
+        return expr.expr
+    return None
+
+
 def _negated(term: sp.Basic) -> sp.Basic:
     """−term without re-evaluating a matrix product (``-MatMul`` runs ``doit``, which would
     turn 2 (y − t) into 2y − 2t)."""
@@ -347,13 +357,23 @@ class DeriveLatexPrinter(LatexPrinter):
         return rf"{self._atom(expr.arg)}^{{-1}}"
 
     def _print_HadamardProduct(self, expr: HadamardProduct) -> str:
-        factors = []
-        for arg in expr.args:
-            tex = self._print(arg)
-            if isinstance(arg, _COMPOUND) or _negative(arg):
-                tex = rf"\left({tex}\right)"
-            factors.append(tex)
-        return r" \odot ".join(factors)
+        """A ⊙ B, and A ⊘ B where a factor is an entrywise reciprocal (t ⊙ (1 ⊘ p) = t ⊘ p)."""
+        divisors = [a for a in expr.args if _reciprocal_of(a) is not None]
+        factors = [a for a in expr.args if _reciprocal_of(a) is None]
+        sign = ""
+        if factors and len(factors) == 1 and divisors and _negative(factors[0]):
+            sign, factors = "- ", [_negated(factors[0])]
+        pieces = [self._hadamard_factor(arg) for arg in factors] or [r"\mathbf{1}"]
+        text = r" \odot ".join(pieces)
+        for divisor in divisors:
+            text += rf" \oslash {self._hadamard_factor(_reciprocal_of(divisor))}"
+        return sign + text
+
+    def _hadamard_factor(self, arg: sp.Basic) -> str:
+        tex = self._print(arg)
+        if isinstance(arg, _COMPOUND) or _negative(arg):
+            tex = rf"\left({tex}\right)"
+        return tex
 
     def _print_MatMul(self, expr: sp.MatMul) -> str:
         args = list(expr.args)

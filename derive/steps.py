@@ -17,6 +17,7 @@ from derive.engine import Adjoint, Backward
 from derive.errors import UnsupportedError
 from derive.model import Answer, Line, Network, Quantity, Step, Tex, as_dim
 from derive.printing import tex
+from derive.softmax import Softmax
 
 NOTATIONS = ("matrix", "index", "scalar")
 PRINTABLE_SIZE = 4000  # longest srepr of a substituted answer the document prints in full
@@ -40,6 +41,11 @@ RULES: dict[type, tuple[str, str]] = {
     HadamardProduct: (
         "elementwise product",
         r"Z = A \odot B:\ \delta_A \mathrel{+}= \delta_Z \odot B",
+    ),
+    Softmax: (
+        "softmax",
+        r"p = \operatorname{softmax}(z):\ \delta_z \mathrel{+}= p \odot \delta_p"
+        r" - p\,(p^{\top}\delta_p)",
     ),
     ElementwiseApplyFunction: (
         "elementwise function",
@@ -100,7 +106,7 @@ def _adjoint_step(network: Network, adjoint: Adjoint, notation: str) -> Step:
     return Step(
         title=f"Backpropagate into {adjoint.quantity.name}",
         lines=tuple(lines),
-        rule=_rule_text(adjoint, users),
+        rule=_rule_text(adjoint, users, network.onehot),
         rule_math=_rule_math(adjoint),
     )
 
@@ -153,11 +159,20 @@ def _as_tex(item: object) -> str:
     return item if isinstance(item, str) else tex(item)
 
 
-def _rule_text(adjoint: Adjoint, users: str) -> str:
+def _rule_text(adjoint: Adjoint, users: str, onehot: frozenset[str] = frozenset()) -> str:
     names = sorted({RULES[t][0] for t in _rule_types(adjoint)})
     text = f"Sum over the equations that use {adjoint.quantity.name}: {users}."
     if names:
         text += " Rules: " + ", ".join(names) + "."
+    if adjoint.inlined is not None:
+        text += (
+            " Then the later adjoint is substituted and the result simplified with the forward "
+            "definitions"
+        )
+        text += " (entry by entry)" if not adjoint.quantity.is_scalar else ""
+        if onehot:
+            text += f"; {', '.join(sorted(onehot))} one-hot, so its entries sum to 1"
+        text += "."
     return text
 
 
