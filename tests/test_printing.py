@@ -164,3 +164,13 @@ def test_settings_pass_through() -> None:
 )
 def test_latex_name(name: str, expected: str) -> None:
     assert latex_name(name) == expected
+
+
+def test_entrywise_division_prints_as_oslash() -> None:
+    from derive.functions import ENTRY, elementwise
+
+    t, p = sp.MatrixSymbol("t", 3, 1), sp.MatrixSymbol("p", 3, 1)
+    reciprocal = elementwise(sp.Lambda(ENTRY, 1 / ENTRY), p)
+    assert tex(sp.HadamardProduct(t, reciprocal)) == r"t \oslash p"
+    assert tex(sp.HadamardProduct(-t, reciprocal)) == r"- t \oslash p"
+    assert tex(sp.OneMatrix(1, 3) * t) == r"\mathbf{1}^{\top} t"
