@@ -94,8 +94,18 @@ def test_examples_lists_the_builtins(runner: CliRunner) -> None:
         (GOOD.replace("sigmoid(w x)", "sigmod(w x)"), "unknown function"),
         (GOOD.replace("sigmoid(w x)", "sigmoid(w w)"), "1×n"),
         (GOOD.replace("wrt: [w]", "wrt: [w]\nvariants:\n  bad: y = w x + x"), "cannot add"),
+        (GOOD.replace("  - y = sigmoid(w x)", "  - y = sigmoid(w x)\n  - y = y"), "'y'"),
+        (GOOD.replace("  - y = sigmoid(w x)", "  - y = sigmoid(w x) + q\n  - q = y"), "before"),
     ],
-    ids=["yaml-syntax", "unknown-symbol", "unknown-function", "shape", "variant-shape"],
+    ids=[
+        "yaml-syntax",
+        "unknown-symbol",
+        "unknown-function",
+        "shape",
+        "variant-shape",
+        "redefinition",
+        "cycle",
+    ],
 )
 def test_bad_input_is_one_error_line_naming_the_file(
     runner: CliRunner, tmp_path: Path, text: str, message: str
