@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import sympy as sp
-import yaml
 
 from derive.errors import DeriveError, InputFileError, Location
 from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.functions import generic_function
-from derive.load import load_network
+from derive.load import YamlReader, load_network
 from derive.model import Network, Solution
 from derive.parse import TextSpan
 from derive.shapes import Scope, build_expression
@@ -56,27 +55,30 @@ def load_submission(path: str | Path) -> Submission:
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
-        data = yaml.compose(text, Loader=yaml.SafeLoader)
     except OSError as error:
-        raise InputFileError(f"cannot read '{file}': {error.strerror or error}") from None
-    except yaml.YAMLError as error:
-        raise InputFileError(f"invalid YAML: {error}", location=Location(str(file))) from None
-    source = str(file)
-    entries = _mapping(data, source, "a submission")
+        message = f"cannot read '{file}': {error.strerror or error}"
+        raise InputFileError(message, location=Location(str(file))) from None
+    reader = YamlReader(text, str(file))
+    root = reader.compose()
+    entries = {k: v for k, (_, v) in reader.mapping(root, "a submission", "a mapping").items()}
     if ("network" in entries) == ("example" in entries):
         message = "a submission names either 'network' or 'example'"
-        raise InputFileError(message, location=Location(source, 1))
+        raise InputFileError(message, location=reader.location(root))
     if "network" in entries:
-        network = load_network(file.parent / _scalar(entries["network"], source))
+        name, _ = reader.string(entries["network"], "'network'", "a file name")
+        network = load_network(file.parent / name)
     else:
-        network = load_network(example_path(_scalar(entries["example"], source)))
+        name, _ = reader.string(entries["example"], "'example'", "a built-in example's name")
+        network = load_network(example_path(name))
     if "answers" not in entries:
-        raise InputFileError("a submission needs 'answers'", location=Location(source, 1))
+        raise InputFileError("a submission needs 'answers'", location=reader.location(root))
     answers: dict[str, dict[str, tuple[str, TextSpan]]] = {}
-    for part, node in _mapping(entries["answers"], source, "'answers'").items():
+    parts = reader.mapping(entries["answers"], "'answers'", "a mapping from part to answers")
+    for part, (_, node) in parts.items():
+        given = reader.mapping(node, f"the answers of part '{part}'", "a mapping of answers")
         answers[part] = {
-            name: (_scalar(value, source), _span(value, source))
-            for name, value in _mapping(node, source, f"the answers of part '{part}'").items()
+            name: reader.string(value, f"the answer for {name}", "an expression")
+            for name, (_, value) in given.items()
         }
     return Submission(network, answers)
 
@@ -179,25 +181,3 @@ def _hint(
 
 def _shape(shape: tuple[sp.Basic, sp.Basic]) -> str:
     return "scalar" if shape == (1, 1) else f"{shape[0]}×{shape[1]}"
-
-
-def _mapping(node: yaml.Node | None, source: str, what: str) -> dict[str, yaml.Node]:
-    if not isinstance(node, yaml.MappingNode):
-        line = node.start_mark.line + 1 if node is not None else 1
-        raise InputFileError(f"{what} must be a mapping", location=Location(source, line))
-    return {str(k.value): v for k, v in node.value}
-
-
-def _scalar(node: yaml.Node, source: str) -> str:
-    if not isinstance(node, yaml.ScalarNode):
-        line = node.start_mark.line + 1
-        raise InputFileError("expected text here", location=Location(source, line))
-    return str(node.value)
-
-
-def _span(node: yaml.Node, source: str) -> TextSpan:
-    mark = node.start_mark
-    style = getattr(node, "style", None)
-    quote = 1 if style in ("'", '"') else 0
-    exact = style in (None, "'", '"')
-    return TextSpan(source, mark.line + 1, mark.column + 1 + quote, exact=exact)
