@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from derive.errors import DeriveError, InputFileError, Location
+from derive.errors import DeriveError, InputFileError
 from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.functions import generic_function
-from derive.load import YamlReader, load_network
+from derive.load import YamlReader, load_network, read_input
 from derive.model import Network, Solution
 from derive.parse import TextSpan
 from derive.shapes import Scope, build_expression
@@ -53,12 +53,7 @@ class Submission:
 def load_submission(path: str | Path) -> Submission:
     """Read a submission file: ``network:`` (a path) or ``example:`` and ``answers:``."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as error:
-        message = f"cannot read '{file}': {error.strerror or error}"
-        raise InputFileError(message, location=Location(str(file))) from None
-    reader = YamlReader(text, str(file))
+    reader = YamlReader(read_input(file, "a submission"), str(file))
     root = reader.compose()
     entries = {k: v for k, (_, v) in reader.mapping(root, "a submission", "a mapping").items()}
     if ("network" in entries) == ("example" in entries):

@@ -36,21 +36,23 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 
 def load_network(path: str | os.PathLike[str]) -> Network:
     """The Network described by the YAML file at ``path``; its title defaults to the file stem."""
+    return parse_network_text(read_input(path, "a network file"), source=str(path))
+
+
+def read_input(path: str | os.PathLike[str], what: str) -> str:
+    """The text of an input file, or an InputFileError that says why it cannot be read."""
     file = Path(path)
     where = Location(str(file))
     try:
-        text = file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputFileError(f"no such file: '{file}'", location=where) from None
     except IsADirectoryError:
-        raise InputFileError(
-            f"'{file}' is a directory, not a network file", location=where
-        ) from None
+        raise InputFileError(f"'{file}' is a directory, not {what}", location=where) from None
     except UnicodeDecodeError:
         raise InputFileError(f"'{file}' is not UTF-8 text", location=where) from None
     except OSError as error:
         raise InputFileError(f"cannot read '{file}': {error.strerror}", location=where) from None
-    return parse_network_text(text, source=str(file))
 
 
 def parse_network_text(text: str, source: str = "<string>") -> Network:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import yaml
 
-from derive.errors import DeriveError, InputFileError, Location
-from derive.load import YamlReader, load_network
+from derive.errors import DeriveError, InputFileError
+from derive.load import YamlReader, load_network, read_input
 from derive.model import Network, Part, Solution
 from derive.parse import TextSpan
 from derive.problems import ProblemSpec, kind_module
@@ -57,11 +57,7 @@ def load_problem_set(
 ) -> Solution:
     """Solve every problem of the set at ``path``, in order, into one Solution."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as error:
-        message = f"cannot read '{file}': {error.strerror or error}"
-        raise InputFileError(message, location=Location(str(file))) from None
+    text = read_input(file, "a problem set")
     return ProblemSetReader(text, str(file), file.parent).solve(points=points, progress=progress)
 
 
