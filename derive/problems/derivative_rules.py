@@ -48,6 +48,16 @@ def _reciprocal(f: sp.Expr, z: sp.Symbol) -> RuleApplication | None:
     )
 
 
+def _two_factors(u: sp.Expr, du: sp.Expr, v: sp.Expr, dv: sp.Expr) -> tuple[Line, ...]:
+    """u, u', v, v' as the quotient and product rules name them."""
+    return (
+        Line(sp.Symbol("u"), u),
+        Line(Tex("u'"), du),
+        Line(sp.Symbol("v"), v),
+        Line(Tex("v'"), dv),
+    )
+
+
 def _quotient(f: sp.Expr, z: sp.Symbol) -> RuleApplication | None:
     """(u / v)' = (u' v - u v') / v²."""
     u, v = sp.fraction(f, exact=True)
@@ -60,12 +70,7 @@ def _quotient(f: sp.Expr, z: sp.Symbol) -> RuleApplication | None:
         rule="Quotient rule with u the numerator and v the denominator.",
         rule_math=Tex(r"\left(\frac{u}{v}\right)' = \frac{u'v - uv'}{v^{2}}"),
         power_form=None,
-        pieces=(
-            Line(sp.Symbol("u"), u),
-            Line(Tex("u'"), du),
-            Line(sp.Symbol("v"), v),
-            Line(Tex("v'"), dv),
-        ),
+        pieces=_two_factors(u, du, v, dv),
         applied=Tex(rf"\frac{{{top}}}{{{group(v)}^{{2}}}}"),
         value=(du * v - u * dv) * v**-2,
     )
@@ -111,12 +116,7 @@ def _product(f: sp.Expr, z: sp.Symbol) -> RuleApplication | None:
         rule="Product rule with u and v the two factors.",
         rule_math=Tex(r"(uv)' = u'v + uv'"),
         power_form=None,
-        pieces=(
-            Line(sp.Symbol("u"), u),
-            Line(Tex("u'"), du),
-            Line(sp.Symbol("v"), v),
-            Line(Tex("v'"), dv),
-        ),
+        pieces=_two_factors(u, du, v, dv),
         applied=Tex(rf"{scale}\left({applied}\right)" if scale else applied),
         value=coefficient * (du * v + u * dv),
     )
