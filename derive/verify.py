@@ -145,8 +145,12 @@ def _size(quantity: Quantity, dims: Mapping[sp.Basic, int]) -> tuple[int, int]:
 def draw_point(
     network: Network, dims: Mapping[sp.Basic, int], rng: np.random.Generator
 ) -> dict[sp.Basic, Value]:
-    """Random givens at which every quantity is finite (targets of one-hot kind are one-hot)."""
-    for _ in range(50):
+    """Random givens at which every quantity is finite (targets of one-hot kind are one-hot).
+
+    Signed values first; if the loss is not finite there (log of a given, say), positive ones.
+    """
+    for attempt in range(60):
+        positive = attempt >= 20
         givens: dict[sp.Basic, Value] = {}
         for name, quantity in network.givens.items():
             shape = _size(quantity, dims)
@@ -155,13 +159,17 @@ def draw_point(
                 value[rng.integers(shape[0]), 0] = 1.0
                 givens[quantity.symbol] = value
             elif quantity.is_scalar:
-                givens[quantity.symbol] = float(rng.uniform(0.2, 0.8) * rng.choice([-1, 1]))
+                sign = 1 if positive else rng.choice([-1, 1])
+                givens[quantity.symbol] = float(rng.uniform(0.2, 0.8) * sign)
             else:
-                givens[quantity.symbol] = rng.normal(size=shape) * 0.8
+                value = rng.normal(size=shape) * 0.8
+                givens[quantity.symbol] = np.abs(value) + 0.1 if positive else value
         with np.errstate(all="ignore"):
             if np.isfinite(_loss(network, givens, dims)):
                 return givens
-    raise VerificationError("no random point found at which the loss is finite")
+    raise VerificationError(
+        "no random point found at which the loss is finite (signed or positive givens)"
+    )
 
 
 def _finite_difference(

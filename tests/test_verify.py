@@ -63,3 +63,22 @@ def test_answer_with_the_wrong_shape_is_refused() -> None:
     wrong = dict(answers, W1=answers["W1"].T)  # n×k instead of k×n
     with pytest.raises(VerificationError, match="gradient for W1 has shape"):
         verify(network, wrong)
+
+
+def test_a_loss_defined_only_for_positive_givens_is_still_checked() -> None:
+    from tests.conftest import network_from
+
+    network = network_from(
+        "given: {x: vector n, w: vector n}\nforward: [y = log(x) .* w]\n"
+        "loss: e = sum(y .* y)\nwrt: [w]\n"
+    )
+    answers = {"w": backward(network).adjoints["w"].resolved}
+    assert verify(network, answers).ok
+
+
+def test_a_loss_that_is_never_finite_is_an_error() -> None:
+    from tests.conftest import network_from
+
+    network = network_from("given: {w: scalar}\nforward: []\nloss: e = log(-w^2)\nwrt: [w]\n")
+    with pytest.raises(VerificationError, match="no random point found"):
+        verify(network, {"w": sp.Integer(0)})
