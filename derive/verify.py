@@ -64,13 +64,8 @@ def verify(
             ]
         )
         for name, (projected, numeric) in checks:
-            error = _relative_error(projected, numeric)
-            if not error <= TOLERANCE:
-                raise VerificationError(
-                    f"the derived gradient for {name} disagrees with finite differences "
-                    f"(relative error {error:.2e}); refusing to write a wrong key"
-                )
-            worst = max(worst, error)
+            what = f"the derived gradient for {name} disagrees with finite differences"
+            worst = max(worst, within_tolerance(_relative_error(projected, numeric), what))
     method = "central finite differences at random points, float64"
     if joint:
         method = (
@@ -116,6 +111,19 @@ def _joint_difference(
         numeric.append((shifted[0] - shifted[1]) / (2 * step))
         projected.append(sum(float(np.sum(analytic[n] * d)) for n, d in directions.items()))
     return np.array(projected), np.array(numeric)
+
+
+def within_tolerance(error: float, what: str, tolerance: float = TOLERANCE) -> float:
+    """``error`` if it is at most ``tolerance``; otherwise the error that stops a wrong key.
+
+    ``what`` says what disagreed with what, e.g. "the derived gradient for W1 disagrees with
+    finite differences". A NaN error fails too.
+    """
+    if not error <= tolerance:
+        raise VerificationError(
+            f"{what} (relative error {error:.2e}); refusing to write a wrong key"
+        )
+    return error
 
 
 def forward(
