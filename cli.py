@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from derive.documents import solve_default, solve_example, solve_file
-from derive.errors import DeriveError
-from derive.examples import EXAMPLES
+from derive.errors import DeriveError, InternalError
+from derive.examples import DEFAULT, EXAMPLES
 from derive.grade import grade, load_submission
 from derive.model import Solution
 from derive.render import FORMATS, format_for_path, write_output
@@ -22,8 +25,46 @@ DEFAULT_OUTPUT = "solution.pdf"
 
 @click.group()
 @click.version_option(package_name="derive", message="derive %(version)s")
-def main() -> None:
-    """Step-by-step, numerically checked derivations for deep-learning courses."""
+@click.option(
+    "--debug", is_flag=True, help="Show the traceback of an internal error (a bug in derive)."
+)
+def main(debug: bool) -> None:
+    """Step-by-step, numerically checked derivations for deep-learning courses.
+
+    Exit status: 0 done, 1 or 2 bad input or usage, 3 an internal error (please report it).
+    """
+
+
+class InternalFailure(click.ClickException):
+    """An InternalError as click's ``Error: ...`` line, with its own exit status."""
+
+    exit_code = 3
+
+
+@contextmanager
+def reported(activity: str, subject: str) -> Iterator[None]:
+    """Turn errors into one ``Error: ...`` line: bad input exits 1, a bug in derive exits 3.
+
+    An exception that is not a DeriveError becomes an InternalError about ``activity`` and
+    ``subject`` (``writing``, ``key.pdf``) unless code nearer the failure already named the part.
+    KeyboardInterrupt and click's own exceptions pass through.
+    """
+    try:
+        yield
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except InternalError as error:
+        raise _internal_failure(error) from None
+    except DeriveError as error:
+        raise click.ClickException(str(error)) from None
+    except Exception as error:
+        raise _internal_failure(InternalError(subject, error, activity=activity)) from None
+
+
+def _internal_failure(error: InternalError) -> InternalFailure:
+    if click.get_current_context().find_root().params.get("debug"):
+        click.echo("".join(traceback.format_exception(error)).rstrip(), err=True)
+    return InternalFailure(str(error))
 
 
 @main.command("solve")
@@ -83,11 +124,10 @@ def solve_command(
     if file is not None and example is not None:
         raise click.UsageError("give either FILE or --example, not both")
     target = _output_path(output, fmt)
-    try:
+    with reported("solving", str(file) if file is not None else example or DEFAULT):
         solution = _solve(file, example, notation, points)
+    with reported("writing", str(target)):
         write_output(solution, target, fmt, questions=questions)
-    except DeriveError as error:
-        raise click.ClickException(str(error)) from None
     click.echo(f"Wrote {target.resolve()}")
 
 
@@ -126,10 +166,8 @@ def grade_command(submission: Path, as_json: bool) -> None:
     The file names the assignment (`network: FILE` or `example: NAME`) and gives, per part
     (`main` or a variant), an expression for each gradient in the network's own notation.
     """
-    try:
+    with reported("grading", str(submission)):
         verdicts = grade(load_submission(submission))
-    except DeriveError as error:
-        raise click.ClickException(str(error)) from None
     score = sum(v.correct for v in verdicts)
     if as_json:
         report = {"score": score, "total": len(verdicts), "answers": [asdict(v) for v in verdicts]}

@@ -1,7 +1,8 @@
-"""Every error derive raises for bad input.
+"""Every error derive raises: bad input, and (InternalError) a bug in derive itself.
 
-The command line turns each of these into click's ``Error: ...`` line; no traceback reaches
-the user. ``location`` (file, line, column) is filled in where the input has one.
+The command line turns each of these into click's ``Error: ...`` line (exit status 1; 3 for an
+InternalError); no traceback reaches the user unless ``derive --debug`` asks for it.
+``location`` (file, line, column) is filled in where the input has one.
 """
 
 from __future__ import annotations
@@ -88,3 +89,36 @@ class RenderError(DeriveError):
 
 class ToolMissingError(DeriveError):
     """An external program (latexmk, pdflatex) is needed but not installed."""
+
+
+class InternalError(DeriveError):
+    """A bug in derive, not in the input: an unexpected exception while solving, grading or writing.
+
+    Raised (``from`` the original exception) by the narrowest code that knows what was being
+    worked on: ``part`` is the network's part (``main`` or a variant), a problem set's problem id,
+    or the file when nothing finer is known. The user sees one line, ``Error: internal error
+    while solving <part>: <ExceptionType: message> — please report it``, and exit status 3; the
+    traceback is shown only under ``derive --debug``. KeyboardInterrupt is never wrapped.
+    """
+
+    def __init__(self, part: str, original: Exception, *, activity: str = "solving") -> None:
+        self.part = part
+        self.original = original
+        self.activity = activity
+        super().__init__(
+            f"internal error while {activity} {part}: {_one_line(original)} — please report it"
+        )
+        self.__cause__ = original  # the traceback under --debug shows where it really failed
+
+    def at(self, location: Location) -> DeriveError:
+        """Unchanged: the part already says where, and the line stays the same everywhere."""
+        return self
+
+
+def _one_line(error: BaseException, limit: int = 200) -> str:
+    """``ZeroDivisionError: boom``: the type and the first line of the message, shortened."""
+    lines = str(error).strip().splitlines()
+    if not lines:
+        return type(error).__name__
+    text = lines[0] if len(lines[0]) <= limit else lines[0][: limit - 1] + "…"
+    return f"{type(error).__name__}: {text}"

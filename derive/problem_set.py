@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from derive.errors import DeriveError, InputFileError
+from derive.errors import DeriveError, InputFileError, InternalError
 from derive.load import YamlReader, load_network, read_input
 from derive.model import Network, Part, Solution
 from derive.parse import TextSpan
@@ -130,8 +130,13 @@ class ProblemSetReader(YamlReader):
             }
             spec = ProblemSpec(identifier, title, statement, fields, where, dict(solved), spans)
             return [module.solve(spec)]
+        except InternalError as error:  # name the problem's part: hw-1, hw-1-skip
+            part = identifier if error.part == "main" else f"{identifier}-{error.part}"
+            raise InternalError(part, error.original) from error.original
         except DeriveError as error:
             raise error.at(where) from None
+        except Exception as error:
+            raise InternalError(identifier, error) from error
 
     def _network_parts(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from derive.engine import backward
+from derive.errors import DeriveError, InternalError
 from derive.model import Line, MathItem, Network, Part, Solution, Tex, as_dim
 from derive.printing import tex
 from derive.steps import adjoint_steps, answer_for, check_notation, default_notation
@@ -13,10 +14,10 @@ def solve(network: Network, *, notation: str | None = None, points: int = 3) -> 
     """Derive, check and lay out the gradients of ``network`` and of each of its variants."""
     chosen = notation or default_notation(network)
     check_notation(network, chosen)
-    parts = [network_part(network, "main", chosen, points=points)]
+    parts = [_reported_part(network, "main", chosen, points=points)]
     for name, equation in network.variants.items():
         variant = network.with_variant(name)
-        part = network_part(variant, name, chosen, points=points)
+        part = _reported_part(variant, name, chosen, points=points)
         part.heading = f"Variant {name}: {equation.text}"
         part.statement = (
             f"The same network with the equation for {equation.target.name} replaced by "
@@ -24,6 +25,16 @@ def solve(network: Network, *, notation: str | None = None, points: int = 3) -> 
         )
         parts.append(part)
     return Solution(title=network.title, parts=parts)
+
+
+def _reported_part(network: Network, name: str, notation: str, *, points: int) -> Part:
+    """``network_part``, with an unexpected exception reported as a bug in solving part ``name``."""
+    try:
+        return network_part(network, name, notation, points=points)
+    except DeriveError:
+        raise
+    except Exception as error:
+        raise InternalError(name, error) from error
 
 
 def network_part(network: Network, name: str, notation: str, *, points: int = 3) -> Part:
