@@ -11,15 +11,16 @@ grow linearly with the number of equations.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sympy as sp
 
 from derive.adjoint import local_contributions
+from derive.graph import occurrences, substitute
 from derive.linear import collect_linear
 from derive.model import Equation, Network, Quantity
-from derive.simplify import drop_ones, fuse_entrywise, fuse_with_forward, tidy
+from derive.simplify import Tidy, fuse_entrywise, fuse_with_forward
 from derive.softmax import Softmax
 
 
@@ -86,15 +87,16 @@ def backward(network: Network) -> Backward:
     order.extend(name for name in network.wrt if name not in order)
     result = Backward(network)
     definitions = {eq.target.name: eq.rhs for eq in network.equations}
+    tidy = Tidy()
     for name in order:
         quantity = quantities[name]
-        parts = [tidy(drop_ones(term.contribution)) for term in terms.get(name, [])]
+        parts = [tidy(term.contribution) for term in terms.get(name, [])]
         definition = tidy(_sum(parts, quantity))
         result.adjoints[name] = Adjoint(
             quantity, adjoint_symbol(quantity), terms.get(name, []), definition
         )
     _fuse(result, definitions)
-    _resolve(result)
+    _resolve(result, tidy)
     return result
 
 
@@ -138,7 +140,7 @@ def _fuse(result: Backward, definitions: dict[str, sp.Basic]) -> None:
             adjoint.definition = fused
 
 
-def _resolve(result: Backward) -> None:
+def _resolve(result: Backward, tidy: Tidy) -> None:
     """Fill ``resolved``: each definition with every later adjoint substituted."""
     adjoints = result.adjoints
     symbols = {a.symbol: name for name, a in adjoints.items()}
@@ -170,37 +172,3 @@ def _resolve(result: Backward) -> None:
         if adjoint.symbol in anchors:
             resolved[adjoint.symbol] = adjoint.resolved
             memo.clear()
-
-
-def occurrences(expr: sp.Basic, wanted: Collection[sp.Basic]) -> Counter[sp.Basic]:
-    """How often each of ``wanted`` occurs in ``expr``'s tree."""
-    found: Counter[sp.Basic] = Counter()
-    for node in sp.preorder_traversal(expr):
-        if node in wanted:
-            found[node] += 1
-    return found
-
-
-def substitute(
-    expr: sp.Basic,
-    replacements: dict[sp.Basic, sp.Basic],
-    memo: dict[sp.Basic, sp.Basic] | None = None,
-) -> sp.Basic:
-    """``expr.xreplace(replacements)`` that visits a shared subexpression once."""
-    memo = {} if memo is None else memo
-
-    def walk(node: sp.Basic) -> sp.Basic:
-        if node in memo:
-            return memo[node]
-        if node in replacements:
-            new = replacements[node]
-        elif not node.args:
-            new = node
-        else:
-            args = [walk(arg) for arg in node.args]
-            changed = any(a is not b for a, b in zip(args, node.args, strict=True))
-            new = node.func(*args) if changed else node
-        memo[node] = new
-        return new
-
-    return walk(expr)

@@ -28,6 +28,9 @@ def collect_linear(expr: sp.Basic, adjoint: sp.Basic) -> sp.Basic | None:
                 return None
         return sp.factor_terms(sp.Add(*coefficients)) * adjoint + sp.Add(*rest)
     terms = sp.MatAdd.make_args(expr)
+    entrywise = _collect_entrywise(terms, adjoint)
+    if entrywise is not None:
+        return entrywise
     operators = []
     rest = []
     for term in terms:
@@ -40,6 +43,45 @@ def collect_linear(expr: sp.Basic, adjoint: sp.Basic) -> sp.Basic | None:
         operators.append(operator)
     combined = sp.MatMul(sp.MatAdd(*operators), adjoint) if len(operators) > 1 else terms[0]
     return sp.MatAdd(*rest, combined) if rest else combined
+
+
+def _collect_entrywise(terms: tuple[sp.Basic, ...], adjoint: sp.MatrixSymbol) -> sp.Basic | None:
+    """Σ v_k ⊙ δ + rest → δ ⊙ (Σ v_k) + rest, when every term holding δ scales it entrywise."""
+    scales = []
+    rest = []
+    for term in terms:
+        if not term.has(adjoint):
+            rest.append(term)
+            continue
+        scale = _entrywise_scale(term, adjoint)
+        if scale is None:
+            return None
+        scales.append(scale)
+    ones = sp.OneMatrix(*adjoint.shape)
+    total = sp.MatAdd(*[s if isinstance(s, sp.MatrixExpr) else s * ones for s in scales]).doit()
+    combined = HadamardProduct(adjoint, total) if total != ones else adjoint
+    return sp.MatAdd(*rest, combined) if rest else combined
+
+
+def _entrywise_scale(term: sp.Basic, adjoint: sp.MatrixSymbol) -> sp.Basic | None:
+    """v (a matrix of δ's shape, or a scalar) with ``term`` = v ⊙ δ, or None."""
+    if term == adjoint:
+        return sp.S.One
+    if isinstance(term, sp.MatMul):
+        coefficient, matrices = term.as_coeff_matrices()
+        if len(matrices) != 1 or coefficient.has(adjoint):
+            return None
+        inner = _entrywise_scale(matrices[0], adjoint)
+        if inner is None:
+            return None
+        return coefficient * inner
+    if isinstance(term, HadamardProduct):
+        holding = [f for f in term.args if f.has(adjoint)]
+        if holding != [adjoint]:
+            return None
+        others = [f for f in term.args if f is not adjoint]
+        return others[0] if len(others) == 1 else HadamardProduct(*others)
+    return None
 
 
 def linear_operator(term: sp.Basic, adjoint: sp.MatrixSymbol) -> sp.Basic | None:
@@ -73,9 +115,13 @@ def linear_operator(term: sp.Basic, adjoint: sp.MatrixSymbol) -> sp.Basic | None
     return None
 
 
-def _product(*factors: sp.Basic) -> sp.Basic:
-    """The matrix product of ``factors``, leaving out ones and identities."""
+def _product(*factors: sp.Basic) -> sp.MatrixExpr:
+    """The matrix product of ``factors`` (the last one a matrix), leaving out ones and identities.
+
+    A scalar left over on its own is the operator c I, never the bare scalar c.
+    """
     kept = [f for f in factors if f != 1 and not isinstance(f, sp.Identity)]
-    if not kept:
-        return factors[-1]
+    matrices = [f for f in kept if isinstance(f, sp.MatrixExpr)]
+    if not matrices:
+        return sp.MatMul(*kept, factors[-1]) if kept else factors[-1]
     return kept[0] if len(kept) == 1 else sp.MatMul(*kept)

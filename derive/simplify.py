@@ -9,60 +9,102 @@ sigmoid: δ_z = y − t).
 from __future__ import annotations
 
 import sympy as sp
+from sympy.core.mul import _keep_coeff
 from sympy.matrices.expressions.hadamard import HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.functions import ENTRY, elementwise
+from derive.graph import bottom_up
 from derive.model import Network
 
 
+class Tidy:
+    """Combine like terms and pull out common factors, bottom up over the shared graph.
+
+    Matrix sums combine like terms (so σ(s) ⊙ (1 − σ(s)) keeps its shape); scalar sums get
+    sympy's ``factor_terms`` one level deep (2 y − 2 t → 2 (y − t)), with every factor that is
+    not a number hidden behind a placeholder, so sympy's scalar algebra never walks into a
+    matrix expression (a trace, a 1×1 product) or re-walks a shared subexpression. The memo is
+    kept between calls: a subexpression shared by several answers is tidied once.
+    """
+
+    def __init__(self) -> None:
+        self.memo: dict[sp.Basic, sp.Basic] = {}
+
+    def __call__(self, expr: sp.Basic) -> sp.Basic:
+        return bottom_up(expr, _tidy_node, self.memo, descend=_has_expressions)
+
+
 def tidy(expr: sp.Basic) -> sp.Basic:
-    """Combine like terms in matrix sums; scalars keep sympy's canonical form."""
-    if isinstance(expr, sp.MatAdd):
-        terms = []
-        for term in expr.args:
-            terms.extend(_distribute(tidy(term)))
-        combined = sp.MatAdd(*terms).doit(deep=False)
-        return combined
-    if isinstance(expr, sp.MatMul):
-        coefficient, matrices = expr.as_coeff_matrices()
+    """One expression tidied (see ``Tidy``; use one ``Tidy`` for many related expressions)."""
+    return Tidy()(expr)
+
+
+def _has_expressions(node: sp.Basic) -> bool:
+    # a Lambda's body is a function definition (1/x, x^2), a MatrixSymbol's args are its name
+    return not isinstance(node, sp.Lambda | sp.MatrixSymbol)
+
+
+def _tidy_node(node: sp.Basic) -> sp.Basic:
+    """One node whose arguments are already tidy."""
+    if isinstance(node, sp.MatAdd):
+        terms = [part for term in node.args for part in _distribute(term)]
+        return sp.MatAdd(*terms).doit(deep=False)
+    if isinstance(node, sp.MatMul):
+        coefficient, matrices = node.as_coeff_matrices()
         if coefficient == 1 and len(matrices) == 1:
-            return tidy(matrices[0])
-        if coefficient != 1:
-            factored = sp.factor_terms(coefficient)
-            if factored != coefficient:
-                return sp.MatMul(factored, *matrices)
-        return expr
-    if isinstance(expr, sp.MatrixExpr):
-        return expr
-    # 2 y − 2 t → 2 (y − t); pulls out common factors without expanding anything
-    return sp.factor_terms(expr)
+            return matrices[0]
+        if len(matrices) == 1 and isinstance(matrices[0], sp.MatAdd):  # c (A + B) → c A + c B
+            return sp.MatAdd(*_distribute(node)).doit(deep=False)
+        return node
+    if isinstance(node, HadamardProduct):
+        return _drop_ones(node)
+    if isinstance(node, sp.Add):
+        return _factor_sum(node)
+    return node
 
 
-def drop_ones(expr: sp.Basic) -> sp.Basic:
-    """(c 1) ⊙ X → c X, bottom up: the ones that sum(X) = 1ᵀ X 1 leaves in its adjoint."""
-    if not expr.args or not isinstance(expr, sp.MatrixExpr | sp.Expr):
-        return expr
-    args = [drop_ones(arg) for arg in expr.args]
-    if isinstance(expr, HadamardProduct):
-        scale: sp.Basic = sp.S.One
-        kept = []
-        for factor in args:
-            coefficient, matrices = (
-                factor.as_coeff_matrices() if isinstance(factor, sp.MatMul) else (1, [factor])
-            )
-            if len(matrices) == 1 and isinstance(matrices[0], sp.OneMatrix):
-                scale = scale * coefficient
-            else:
-                kept.append(factor)
-        if len(kept) < len(args) and kept:
-            product = kept[0] if len(kept) == 1 else HadamardProduct(*kept)
-            return product if scale == 1 else sp.MatMul(scale, product, evaluate=True)
-    if isinstance(expr, sp.MatMul):
-        return sp.MatMul(*args, evaluate=True)
-    if any(new is not old for new, old in zip(args, expr.args, strict=True)):
-        return expr.func(*args)
-    return expr
+def _factor_sum(total: sp.Add) -> sp.Basic:
+    """``factor_terms`` of a scalar sum, looking only at its terms' factors."""
+    placeholders: dict[sp.Basic, sp.Dummy] = {}
+
+    def hide(factor: sp.Basic) -> sp.Basic:
+        if factor.is_Number:
+            return factor
+        if factor.is_Pow and factor.exp.is_Rational:
+            return sp.Pow(hide(factor.base), factor.exp)
+        if factor not in placeholders:
+            placeholders[factor] = sp.Dummy()
+        return placeholders[factor]
+
+    shallow = sp.Add(*[sp.Mul(*map(hide, sp.Mul.make_args(t))) for t in total.args])
+    factored = sp.factor_terms(shallow)
+    if factored == shallow:
+        return total
+    back = {dummy: factor for factor, dummy in placeholders.items()}
+    coefficient, rest = factored.as_coeff_Mul()
+    # _keep_coeff keeps 2 (y − t) as it is; rebuilding the Mul would distribute the 2 again
+    return _keep_coeff(coefficient, rest.xreplace(back))
+
+
+def _drop_ones(product: HadamardProduct) -> sp.Basic:
+    """(c 1) ⊙ X → c X: the ones that sum(X) = 1ᵀ X 1 leaves in its adjoint."""
+    scale: sp.Basic = sp.S.One
+    kept = []
+    for factor in product.args:
+        coefficient, matrices = (
+            factor.as_coeff_matrices() if isinstance(factor, sp.MatMul) else (1, [factor])
+        )
+        if len(matrices) == 1 and isinstance(matrices[0], sp.OneMatrix):
+            scale = scale * coefficient
+        else:
+            kept.append(factor)
+    if len(kept) == len(product.args):
+        return product
+    if not kept:
+        return sp.MatMul(scale, sp.OneMatrix(*product.shape)) if scale != 1 else product.args[0]
+    kept_product = kept[0] if len(kept) == 1 else HadamardProduct(*kept)
+    return kept_product if scale == 1 else sp.MatMul(scale, kept_product).doit(deep=False)
 
 
 def _distribute(term: sp.Basic) -> list[sp.Basic]:
