@@ -80,7 +80,7 @@ class UnsupportedError(DeriveError):
 
 
 class VerificationError(DeriveError):
-    """A derived answer disagrees with finite differences: derive refuses to write a wrong key."""
+    """A derived answer disagrees with the numeric check: derive refuses to write a wrong key."""
 
 
 class RenderError(DeriveError):

@@ -1,14 +1,17 @@
 """Numeric evaluation of derive's sympy expressions with numpy, for the checks.
 
-Vectors and matrices are 2-D arrays, scalars are floats (or arrays inside an elementwise
-function). A memo makes shared subexpressions cost once, so a resolved answer of a deep
-network evaluates in time linear in its size. Generic functions f (a problem's "arbitrary
-nonlinearity") are instantiated as sin with derivative cos.
+Vectors and matrices are 2-D arrays, scalars are numbers (or arrays inside an elementwise
+function); values may be real, extended precision or complex (the complex-step check), and
+every operation keeps their type. A memo makes shared subexpressions cost once, so a resolved
+answer of a deep network evaluates in time linear in its size. Every function comes from one
+table, ``NUMERIC_FUNCTIONS``; generic functions f (a problem's "arbitrary nonlinearity") are
+instantiated as sin with derivative cos.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import singledispatch
 from typing import Any
 
@@ -19,7 +22,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 
 from derive.errors import UnsupportedError
-from derive.functions import relu, sigmoid, softplus
+from derive.functions import generic_role, relu, sigmoid, softplus
 from derive.model import as_dim
 from derive.softmax import Softmax
 
@@ -27,36 +30,91 @@ Value = Any  # float or numpy array
 
 
 def expit(x: Value) -> Value:
-    """σ(x), computed stably as (1 + tanh(x/2)) / 2."""
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
+    """σ(x), computed stably as (1 + tanh(x/2)) / 2 (real, extended or complex)."""
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def _indicator(x: Value, at_zero: Value = 0.5) -> Value:
-    """1[x > 0], with sympy's Heaviside value at 0."""
-    return np.heaviside(x, at_zero)
+def _real(x: Value) -> Value:
+    return np.real(x)
 
 
-SCALAR_FUNCTIONS: dict[object, Callable[[Value], Value]] = {
-    sigmoid: expit,
-    relu: lambda x: np.maximum(x, 0.0),
-    softplus: lambda x: np.logaddexp(0.0, x),
-    sp.tanh: np.tanh,
-    sp.exp: np.exp,
-    sp.log: np.log,
-    sp.Abs: np.abs,
-    sp.Heaviside: _indicator,
-    sp.sin: np.sin,
-    sp.cos: np.cos,
+def _softplus(x: Value) -> Value:
+    # log(1 + e^x) without overflow, analytic in x (the complex-step check perturbs x by i h)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(_real(x) > 0, x + np.log1p(np.exp(-x)), np.log1p(np.exp(x)))
+
+
+@dataclass(frozen=True)
+class NumericFunction:
+    """How the checks evaluate one sympy function, and where it is not smooth.
+
+    ``evaluate`` works on real, extended-precision and complex arrays alike (analytic in its
+    argument away from ``kink``), so the complex-step derivative of the forward pass is exact.
+    ``kink`` is where the function (or its derivative) jumps or blows up: points are drawn
+    away from it.
+    """
+
+    name: str
+    evaluate: Callable[..., Value]
+    kink: float | None = None
+
+
+NUMERIC_FUNCTIONS: dict[object, NumericFunction] = {
+    function: entry
+    for function, entry in (
+        (sigmoid, NumericFunction("sigmoid", expit)),
+        (relu, NumericFunction("relu", lambda x: np.where(_real(x) > 0, x, 0 * x), kink=0.0)),
+        (softplus, NumericFunction("softplus", _softplus)),
+        (sp.tanh, NumericFunction("tanh", np.tanh)),
+        (sp.exp, NumericFunction("exp", np.exp)),
+        (sp.log, NumericFunction("log", np.log, kink=0.0)),
+        (sp.Abs, NumericFunction("abs", lambda x: np.where(_real(x) >= 0, x, -x), kink=0.0)),
+        (sp.sign, NumericFunction("sign", lambda x: np.sign(_real(x)), kink=0.0)),
+        (
+            sp.Heaviside,
+            NumericFunction("indicator", lambda x, h0=0.5: np.heaviside(_real(x), h0), kink=0.0),
+        ),
+        (sp.sin, NumericFunction("sin", np.sin)),
+        (sp.cos, NumericFunction("cos", np.cos)),
+    )
 }
 
 
-class Evaluator:
-    """Evaluates expressions at one point: ``values`` maps symbols to numbers or arrays."""
+def numeric_function(func: object) -> NumericFunction:
+    """The table entry for ``func``; a declared generic f is checked as sin (f' as cos).
 
-    def __init__(self, values: Mapping[sp.Basic, Value], dims: Mapping[sp.Basic, int]) -> None:
+    A function with no entry is an error: the check never stands in one function for another.
+    """
+    found = NUMERIC_FUNCTIONS.get(func)
+    if found is not None:
+        return found
+    role = generic_role(func)
+    if role == "function":
+        return NUMERIC_FUNCTIONS[sp.sin]
+    if role == "derivative":
+        return NUMERIC_FUNCTIONS[sp.cos]
+    name = getattr(func, "__name__", str(func))
+    known = ", ".join(sorted(f.name for f in NUMERIC_FUNCTIONS.values()))
+    raise UnsupportedError(f"cannot evaluate the function {name} numerically (known: {known})")
+
+
+class Evaluator:
+    """Evaluates expressions at one point: ``values`` maps symbols to numbers or arrays.
+
+    ``margins``, if given, collects how close each argument of a non-smooth function comes
+    to its kink (|x| for relu(x), log(x), 1/x, √x, ...), so a point near one can be redrawn.
+    """
+
+    def __init__(
+        self,
+        values: Mapping[sp.Basic, Value],
+        dims: Mapping[sp.Basic, int],
+        margins: list[float] | None = None,
+    ) -> None:
         self.values = dict(values)
         self.dims = dims
         self.memo: dict[sp.Basic, Value] = {}
+        self.margins = margins
 
     def __call__(self, expr: sp.Basic) -> Value:
         if expr in self.memo:
@@ -67,6 +125,11 @@ class Evaluator:
 
     def size(self, dim: sp.Basic) -> int:
         return int(as_dim(dim).xreplace(dict(self.dims)))
+
+    def near_kink(self, distance: Value) -> None:
+        """Record how far an argument is from a kink (the smallest entry counts)."""
+        if self.margins is not None:
+            self.margins.append(float(np.min(np.abs(np.real(distance)), initial=np.inf)))
 
 
 @singledispatch
@@ -101,24 +164,22 @@ def _mul(expr: sp.Mul, ev: Evaluator) -> Value:
 
 @_evaluate.register(sp.Pow)
 def _pow(expr: sp.Pow, ev: Evaluator) -> Value:
-    return np.power(ev(expr.base), ev(expr.exp))
+    base = ev(expr.base)
+    exponent = expr.exp
+    if not (exponent.is_Integer and exponent.is_nonnegative):  # 1/x, √x blow up at 0
+        ev.near_kink(base)
+    if exponent.is_Integer:
+        return base ** int(exponent)
+    return np.power(base, ev(exponent))
 
 
 @_evaluate.register(sp.Function)
 def _function(expr: sp.Function, ev: Evaluator) -> Value:
-    function = SCALAR_FUNCTIONS.get(expr.func)
-    if function is None:
-        function = _generic(expr.func)
-    return function(*(ev(a) for a in expr.args))
-
-
-def _generic(func: object) -> Callable[[Value], Value]:
-    name = getattr(func, "__name__", str(func))
-    if name.endswith("'"):
-        return np.cos
-    if isinstance(func, sp.FunctionClass):
-        return np.sin
-    raise UnsupportedError(f"cannot evaluate the function {name} numerically")
+    function = numeric_function(expr.func)
+    arguments = [ev(a) for a in expr.args]
+    if function.kink is not None:
+        ev.near_kink(arguments[0] - function.kink)
+    return function.evaluate(*arguments)
 
 
 @_evaluate.register(sp.MatAdd)
@@ -147,7 +208,7 @@ def _inverse(expr: sp.Inverse, ev: Evaluator) -> Value:
 
 @_evaluate.register(sp.Trace)
 def _trace(expr: sp.Trace, ev: Evaluator) -> Value:
-    return float(np.trace(np.asarray(ev(expr.arg))))
+    return np.trace(np.asarray(ev(expr.arg)))[()]
 
 
 @_evaluate.register(HadamardProduct)
@@ -162,16 +223,17 @@ def _hadamard_power(expr: HadamardPower, ev: Evaluator) -> Value:
 
 @_evaluate.register(ElementwiseApplyFunction)
 def _elementwise(expr: ElementwiseApplyFunction, ev: Evaluator) -> Value:
-    argument = np.asarray(ev(expr.expr), dtype=float)
+    argument = np.asarray(ev(expr.expr))
     function = expr.function
-    inner = Evaluator({**ev.values, function.variables[0]: argument}, ev.dims)
-    return np.broadcast_to(inner(function.expr), argument.shape).astype(float)
+    inner = Evaluator({**ev.values, function.variables[0]: argument}, ev.dims, ev.margins)
+    value = np.asarray(inner(function.expr))
+    return np.broadcast_to(value, argument.shape).astype(np.result_type(value, argument, 1.0))
 
 
 @_evaluate.register(Softmax)
 def _softmax(expr: Softmax, ev: Evaluator) -> Value:
-    z = np.asarray(ev(expr.argument), dtype=float)
-    exponentials = np.exp(z - z.max())
+    z = np.asarray(ev(expr.argument))
+    exponentials = np.exp(z - np.real(z).max())
     return exponentials / exponentials.sum()
 
 

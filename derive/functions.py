@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy as sp
+from sympy.core.function import UndefinedFunction
 from sympy.core.symbol import Str
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.hadamard import HadamardProduct
@@ -159,6 +160,19 @@ def generic_function(name: str) -> sp.FunctionClass:
         # an undefined sympy function (srepr: Function('f')) that knows its derivative
         _GENERIC[name] = sp.Function(name, fdiff=fdiff)
     return _GENERIC[name]
+
+
+def generic_role(function: object) -> str | None:
+    """'function' for a declared generic f, 'derivative' for its f' (by name, so that an answer
+    rebuilt from its srepr is recognised too), else None."""
+    if not isinstance(function, UndefinedFunction):
+        return None
+    name = function.__name__
+    if name in _GENERIC:
+        return "function"
+    if name.endswith("'") and name[:-1] in _GENERIC:
+        return "derivative"
+    return None
 
 
 def _sum_entries(x: sp.Basic, shape: Shape) -> tuple[sp.Basic, Shape]:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Collection
 
 import sympy as sp
+from sympy.printing.repr import ReprPrinter
 
 
 def substitute(
@@ -135,3 +136,24 @@ def postorder(expr: sp.Basic) -> list[sp.Basic]:
         stack.append((node, True))
         stack.extend((arg, False) for arg in node.args if arg not in seen)
     return order
+
+
+class _SharedReprPrinter(ReprPrinter):
+    """sympy's ReprPrinter with each distinct subexpression printed once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._printed: dict[sp.Basic, str] = {}
+
+    def _print(self, expr: object, **kwargs: object) -> str:
+        if kwargs or not isinstance(expr, sp.Basic):
+            return super()._print(expr, **kwargs)
+        printed = self._printed.get(expr)
+        if printed is None:
+            printed = self._printed[expr] = super()._print(expr)
+        return printed
+
+
+def srepr(expr: sp.Basic) -> str:
+    """``sympy.srepr(expr)``, the same text, printing a shared subexpression once."""
+    return _SharedReprPrinter().doprint(expr)

@@ -162,7 +162,7 @@ class Verification:
     points: int
     max_rel_error: float
     ok: bool
-    method: str = "central finite differences, float64"
+    method: str = "complex-step derivatives, float64"
 
 
 @dataclass

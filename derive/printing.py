@@ -22,6 +22,7 @@ from sympy.matrices.expressions.kronecker import KroneckerProduct
 from sympy.printing.latex import LatexPrinter, translate
 
 from derive.functions import relu, sigmoid, softplus
+from derive.graph import postorder
 
 ADJOINT_PREFIX = "delta_"  # the engine names the adjoint of v "delta_v"
 
@@ -111,17 +112,6 @@ def _negated(term: sp.Basic) -> sp.Basic:
     return -term
 
 
-def _factor_order(factor: sp.Basic) -> tuple[int, str, int]:
-    """Sort key of a product's factor (see ``DeriveLatexPrinter._print_Mul``)."""
-    if factor.is_number:
-        return (0, "", 0)
-    functions = sorted(str(f) for f in factor.atoms(sp.Function))
-    if not functions:
-        return (1 if isinstance(factor, sp.Add) else 2, "", 0)
-    base = factor.base if isinstance(factor, sp.Pow) else factor
-    return (3, functions[0], 0 if isinstance(base, sp.Function) else 1)
-
-
 def _is_scalar_trace(expr: sp.Basic) -> bool:
     return isinstance(expr, sp.Trace) and expr.arg.shape == (1, 1)
 
@@ -159,8 +149,43 @@ class DeriveLatexPrinter(LatexPrinter):
 
     printmethod = "_derive_latex"
 
+    def __init__(self, settings: dict[str, Any] | None = None) -> None:
+        super().__init__(settings)
+        self._printed: dict[tuple[sp.Basic, int, object], str] = {}
+        self._functions: dict[sp.Basic, frozenset[str]] = {}
+
     def doprint(self, expr: Any) -> str:
         return _soften_parens(super().doprint(expr))
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        """Each distinct subexpression printed once (answers share subexpressions)."""
+        if kwargs or not isinstance(expr, sp.Basic):
+            return super()._print(expr, **kwargs)
+        key = (expr, id(self._settings["symbol_names"]), self._settings["order"])
+        printed = self._printed.get(key)
+        if printed is None:
+            printed = self._printed[key] = super()._print(expr)
+        return printed
+
+    def _factor_order(self, factor: sp.Basic) -> tuple[int, str, int]:
+        """Sort key of a product's factor: numbers, sums like (y − t), names, then functions,
+        each function's argument beside its complement (σ(z)(1 − σ(z)))."""
+        if factor.is_number:
+            return (0, "", 0)
+        functions = sorted(self._function_names(factor))
+        if not functions:
+            return (1 if isinstance(factor, sp.Add) else 2, "", 0)
+        base = factor.base if isinstance(factor, sp.Pow) else factor
+        return (3, functions[0], 0 if isinstance(base, sp.Function) else 1)
+
+    def _function_names(self, expr: sp.Basic) -> frozenset[str]:
+        """str() of every function application in ``expr``, each distinct node visited once."""
+        for node in postorder(expr):
+            if node in self._functions:
+                continue
+            below = frozenset().union(*(self._functions[arg] for arg in node.args))
+            self._functions[node] = below | {str(node)} if isinstance(node, sp.Function) else below
+        return self._functions[expr]
 
     # --- names -------------------------------------------------------------------------------
 
@@ -202,7 +227,7 @@ class DeriveLatexPrinter(LatexPrinter):
             isinstance(f, sp.Pow) and f.exp.is_negative for f in expr.args
         ):  # sympy prints a power with a negative exponent as a fraction through here
             return super()._print_Mul(expr)
-        factors = sorted(expr.args, key=_factor_order)
+        factors = sorted(expr.args, key=self._factor_order)
         if list(factors) == list(expr.args):
             return super()._print_Mul(expr)
         reordered = sp.Mul(*factors, evaluate=False)

@@ -15,12 +15,13 @@ from sympy.matrices.expressions.hadamard import HadamardProduct
 
 from derive.engine import Adjoint, Backward
 from derive.errors import UnsupportedError
+from derive.graph import tree_size
 from derive.model import Answer, Line, Network, Quantity, Step, Tex, as_dim
 from derive.printing import tex
 from derive.softmax import Softmax
 
 NOTATIONS = ("matrix", "index", "scalar")
-PRINTABLE_SIZE = 4000  # longest srepr of a substituted answer the document prints in full
+PRINTABLE_NODES = 220  # largest substituted answer (nodes, written out as a tree) printed in full
 
 # The rule each node type applies, as a solution key states it (denominator layout).
 RULES: dict[type, tuple[str, str]] = {
@@ -254,8 +255,8 @@ def answer_for(network: Network, adjoint: Adjoint, notation: str) -> tuple[Answe
     loss = network.loss.target
     label = Tex(partial(loss, quantity))
     lines = [Line(label, adjoint.definition)]
-    size = len(sp.srepr(adjoint.resolved))
-    printable = size <= PRINTABLE_SIZE
+    size = tree_size(adjoint.resolved, limit=10 * PRINTABLE_NODES)
+    printable = size <= PRINTABLE_NODES
     if adjoint.resolved != adjoint.definition and printable:
         lines.append(Line(Tex(""), adjoint.resolved))
     index_form = None
@@ -278,8 +279,9 @@ def answer_for(network: Network, adjoint: Adjoint, notation: str) -> tuple[Answe
         note=""
         if printable
         else (
-            f"With every adjoint substituted the answer has {size} characters in sympy's "
-            "form: too long to print; the JSON output holds it, checked like the rest."
+            "With every adjoint substituted the answer has "
+            f"{'more than ' if size == 10 * PRINTABLE_NODES else ''}{size} terms and factors: "
+            "too long to print; the JSON output holds it, checked like the rest."
         ),
     )
     step = Step(

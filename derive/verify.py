@@ -1,9 +1,13 @@
-"""Check derived gradients against central finite differences of the forward pass.
+"""Check derived gradients against complex-step derivatives of the forward pass.
 
 Dimensions are made concrete with distinct sizes (so a missing transpose cannot hide), the
-givens drawn at random, and every answer compared with (L(θ + h) − L(θ − h)) / 2h entry by entry
-(or along random directions for large parameters). A failed check is an error: derive never
-writes a key it could not confirm.
+givens drawn at random, and every answer compared entry by entry (or along random directions
+for large parameters) with Im L(θ + i h d) / h, the complex-step derivative along d: it has no
+subtractive cancellation, so it is exact to rounding for any tiny h, and it never steps across
+a kink. Points are drawn where the forward pass is finite, away from kinks and singularities
+(relu, |x|, log, 1/x, √x at 0), and well conditioned (the loss in float64 agrees with the loss
+in extended precision). A failed check is an error: derive never writes a key it could not
+confirm.
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from derive.errors import VerificationError
 from derive.evaluate import Evaluator, Value
 from derive.model import Network, Quantity, Verification, as_dim
 
-TOLERANCE = 1e-5
+TOLERANCE = 1e-6
+STEP = 1e-30  # the complex step: any tiny h works, there is no cancellation
+KINK_MARGIN = 1e-4  # arguments of non-smooth functions stay this far from their kinks
+CONDITIONING = 1e-9  # largest relative change of the loss between float64 and extended precision
 ENTRYWISE_LIMIT = 60  # parameters with more entries are checked along random directions
 DIRECTIONS = 4
 JOINT_ABOVE = 400  # with more wrt entries in all, check random directions in all of them at once
@@ -42,7 +49,7 @@ def verify(
     points: int = 3,
     seed: int = 0,
 ) -> Verification:
-    """Compare every answer with finite differences at ``points`` random points."""
+    """Compare every answer with complex-step derivatives at ``points`` random points."""
     dims = concrete_dims(network)
     rng = np.random.default_rng(seed)
     sizes = {name: _size(network.givens[name], dims) for name in answers}
@@ -64,12 +71,12 @@ def verify(
             ]
         )
         for name, (projected, numeric) in checks:
-            what = f"the derived gradient for {name} disagrees with finite differences"
+            what = f"the derived gradient for {name} disagrees with the complex-step derivative of the loss"
             worst = max(worst, within_tolerance(_relative_error(projected, numeric), what))
-    method = "central finite differences at random points, float64"
+    method = "complex-step derivatives at random points, float64"
     if joint:
         method = (
-            "central finite differences at random points, along "
+            "complex-step derivatives at random points, along "
             f"{JOINT_DIRECTIONS} random directions, float64"
         )
     return Verification(points=points, max_rel_error=worst, ok=True, method=method)
@@ -97,18 +104,8 @@ def _joint_difference(
     projected, numeric = [], []
     for _ in range(JOINT_DIRECTIONS):
         directions = {name: rng.normal(size=value.shape) for name, value in analytic.items()}
-        step = 1e-6
-        shifted = []
-        for sign in (1.0, -1.0):
-            point = dict(givens)
-            for name, direction in directions.items():
-                quantity = network.givens[name]
-                moved = np.asarray(givens[quantity.symbol], dtype=float) + sign * step * direction
-                point[quantity.symbol] = (
-                    float(moved.reshape(-1)[0]) if quantity.is_scalar else moved
-                )
-            shifted.append(_loss(network, point, dims))
-        numeric.append((shifted[0] - shifted[1]) / (2 * step))
+        moves = {network.givens[name]: d for name, d in directions.items()}
+        numeric.append(_derivative_along(network, givens, dims, moves))
         projected.append(sum(float(np.sum(analytic[n] * d)) for n, d in directions.items()))
     return np.array(projected), np.array(numeric)
 
@@ -127,22 +124,45 @@ def within_tolerance(error: float, what: str, tolerance: float = TOLERANCE) -> f
 
 
 def forward(
-    network: Network, givens: Mapping[sp.Basic, Value], dims: Mapping[sp.Basic, int]
+    network: Network,
+    givens: Mapping[sp.Basic, Value],
+    dims: Mapping[sp.Basic, int],
+    margins: list[float] | None = None,
 ) -> dict[sp.Basic, Value]:
-    """Every quantity's value at one point, equation by equation."""
+    """Every quantity's value at one point, equation by equation (``margins`` as for
+    ``Evaluator``)."""
     values = dict(givens)
     for equation in network.equations:
-        value = Evaluator(values, dims)(equation.rhs)
+        value = Evaluator(values, dims, margins)(equation.rhs)
         if equation.target.is_scalar:
-            value = float(np.asarray(value).reshape(-1)[0])
+            value = np.asarray(value).reshape(-1)[0]
         values[equation.target.symbol] = value
     return values
 
 
 def _loss(
-    network: Network, givens: Mapping[sp.Basic, Value], dims: Mapping[sp.Basic, int]
+    network: Network,
+    givens: Mapping[sp.Basic, Value],
+    dims: Mapping[sp.Basic, int],
+    margins: list[float] | None = None,
+) -> Value:
+    return forward(network, givens, dims, margins)[network.loss.target.symbol]
+
+
+def _derivative_along(
+    network: Network,
+    givens: Mapping[sp.Basic, Value],
+    dims: Mapping[sp.Basic, int],
+    directions: Mapping[Quantity, np.ndarray],
 ) -> float:
-    return float(forward(network, givens, dims)[network.loss.target.symbol])
+    """d/dε L(θ + ε d) by the complex step: Im L(θ + i h d) / h."""
+    point = dict(givens)
+    for quantity, direction in directions.items():
+        base = np.asarray(givens[quantity.symbol], dtype=float)
+        moved = base + 1j * STEP * direction.reshape(base.shape)
+        point[quantity.symbol] = moved.reshape(-1)[0] if quantity.is_scalar else moved
+    with np.errstate(all="ignore"):
+        return float(np.imag(_loss(network, point, dims))) / STEP
 
 
 def _size(quantity: Quantity, dims: Mapping[sp.Basic, int]) -> tuple[int, int]:
@@ -153,9 +173,10 @@ def _size(quantity: Quantity, dims: Mapping[sp.Basic, int]) -> tuple[int, int]:
 def draw_point(
     network: Network, dims: Mapping[sp.Basic, int], rng: np.random.Generator
 ) -> dict[sp.Basic, Value]:
-    """Random givens at which every quantity is finite (targets of one-hot kind are one-hot).
+    """Random givens at which the forward pass is finite, smooth and well conditioned.
 
-    Signed values first; if the loss is not finite there (log of a given, say), positive ones.
+    Signed values first; if no such point turns up (log of a given, say), positive ones.
+    Targets declared one-hot are one-hot.
     """
     for attempt in range(60):
         positive = attempt >= 20
@@ -172,12 +193,30 @@ def draw_point(
             else:
                 value = rng.normal(size=shape) * 0.8
                 givens[quantity.symbol] = np.abs(value) + 0.1 if positive else value
-        with np.errstate(all="ignore"):
-            if np.isfinite(_loss(network, givens, dims)):
-                return givens
+        if _usable(network, givens, dims):
+            return givens
     raise VerificationError(
-        "no random point found at which the loss is finite (signed or positive givens)"
+        "no random point found at which the loss is finite, away from the kinks of relu, "
+        "|x|, log, 1/x and √x, and well conditioned (signed or positive givens)"
     )
+
+
+def _usable(
+    network: Network, givens: Mapping[sp.Basic, Value], dims: Mapping[sp.Basic, int]
+) -> bool:
+    """Finite, every non-smooth function away from its kink, and well conditioned."""
+    margins: list[float] = []
+    with np.errstate(all="ignore"):
+        loss = _loss(network, givens, dims, margins)
+        if not np.isfinite(loss) or min(margins, default=np.inf) < KINK_MARGIN:
+            return False
+        extended = {s: np.asarray(v, dtype=np.longdouble) for s, v in givens.items()}
+        try:
+            precise = _loss(network, extended, dims)
+        except TypeError:  # an operation without extended precision (a matrix inverse)
+            return True
+    scale = max(abs(float(precise)), 1e-8)
+    return abs(float(loss) - float(precise)) <= CONDITIONING * scale
 
 
 def _finite_difference(
@@ -189,23 +228,13 @@ def _finite_difference(
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(analytic, numeric) projections to compare: every entry, or random directions."""
-    base = np.asarray(givens[quantity.symbol], dtype=float).reshape(analytic.shape)
-    if base.size <= ENTRYWISE_LIMIT:
-        directions = [np.eye(base.size)[i].reshape(base.shape) for i in range(base.size)]
+    size = analytic.size
+    if size <= ENTRYWISE_LIMIT:
+        directions = [np.eye(size)[i].reshape(analytic.shape) for i in range(size)]
     else:
-        directions = [rng.normal(size=base.shape) for _ in range(DIRECTIONS)]
-    numeric = []
-    projected = []
-    step = 1e-6 * max(1.0, float(np.abs(base).max()))
-    for direction in directions:
-        shifted = []
-        for sign in (1.0, -1.0):
-            moved = base + sign * step * direction
-            point = dict(givens)
-            point[quantity.symbol] = float(moved[0, 0]) if quantity.is_scalar else moved
-            shifted.append(_loss(network, point, dims))
-        numeric.append((shifted[0] - shifted[1]) / (2 * step))
-        projected.append(float(np.sum(analytic * direction)))
+        directions = [rng.normal(size=analytic.shape) for _ in range(DIRECTIONS)]
+    numeric = [_derivative_along(network, givens, dims, {quantity: d}) for d in directions]
+    projected = [float(np.sum(analytic * d)) for d in directions]
     return np.array(projected), np.array(numeric)
 
 

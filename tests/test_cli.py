@@ -52,7 +52,7 @@ def test_solve_with_no_arguments_writes_the_default_pdf(
     ).stdout
     assert "Solution key" in text
     assert "Backpropagate into" in text
-    assert "finite differences" in text
+    assert "complex-step derivatives" in text
     assert "Midterm 3: batch norm" in text
 
 

@@ -29,7 +29,7 @@ def test_example_in_every_format(name: str, tmp_path: Path) -> None:
     assert [p["name"] for p in document["parts"]] == [p.name for p in solution.parts]
     assert all(p["verification"]["ok"] for p in document["parts"])
     markdown = (tmp_path / "key.md").read_text(encoding="utf-8")
-    assert "Backpropagate into" in markdown and "finite differences" in markdown
+    assert "Backpropagate into" in markdown and "complex-step derivatives" in markdown
     if not HAS_TEX:
         if os.environ.get("CI"):
             pytest.fail("TeX Live is required under CI")
@@ -39,6 +39,6 @@ def test_example_in_every_format(name: str, tmp_path: Path) -> None:
     text = subprocess.run(
         ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
-    assert "Answers" in text and "finite differences" in text
+    assert "Answers" in text and "complex-step derivatives" in text
     for answer in solution.parts[0].answers:
         assert answer[0] in text

@@ -198,7 +198,7 @@ def test_latex_document_lays_out_the_solution() -> None:
         r"= \delta_{s,i} x_{j}$",
         r"\deriveanswer{\text{c} = - \frac{5}{3}}",
         "Shape: scalar",
-        "Checked numerically at 5 points against central finite differences (float64):"
+        "Checked numerically at 5 points against complex-step derivatives (float64):"
         " max relative error 3.1e-10.",
     ]:
         assert piece in document

@@ -5,6 +5,8 @@ Shape (extra keys may be added, required ones are never removed)::
     {"title": str,
      "parts": [{"name": str, "heading": str,
                 "answers": {NAME: {"shape": [rows, cols] or [], "latex": str, "sympy": str,
+                                   "latex_uses_adjoints": true (only when the substituted
+                                   answer is too long to print; "sympy" is always substituted),
                                    "value": "-5/3", "float": -1.666...}},
                 "verification": {"points": int, "max_rel_error": float, "ok": bool} or null}]}
 
@@ -24,6 +26,7 @@ from typing import Any
 
 import sympy as sp
 
+from derive.graph import srepr
 from derive.model import Answer, Part, Solution, Verification
 from derive.printing import tex
 
@@ -46,9 +49,11 @@ def _part(part: Part) -> dict[str, Any]:
 def _answer(answer: Answer) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "shape": [_dim(d) for d in answer.shape],
-        "latex": tex(answer.value),
-        "sympy": sp.srepr(answer.value),
+        "latex": tex(answer.shown),
+        "sympy": srepr(answer.value),
     }
+    if answer.display is not None:  # too long to print: the LaTeX keeps the named adjoints
+        entry["latex_uses_adjoints"] = True
     if isinstance(answer.value, sp.Rational):  # Integer is a Rational too
         entry["value"] = str(answer.value)
         entry["float"] = float(answer.value)
