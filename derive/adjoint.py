@@ -153,6 +153,21 @@ def _as_scalar(expr: sp.Basic) -> sp.Basic:
     return expr
 
 
+@backprop.register(sp.MatPow)
+def _matrix_power(expr: sp.MatPow, seed: sp.Basic) -> Iterator[Contribution]:
+    # Z = A^p (p a positive integer): δ_A += Σ_{k=0}^{p−1} (Aᵀ)^k δ_Z (Aᵀ)^{p−1−k}
+    base, exponent = expr.args
+    if not (exponent.is_Integer and exponent > 0):
+        raise UnsupportedError(f"cannot differentiate the matrix power {expr}: p must be 1, 2, ...")
+    power = int(exponent)
+    terms = []
+    for k in range(power):
+        pieces = [sp.MatPow(base.T, k).doit(), seed, sp.MatPow(base.T, power - 1 - k).doit()]
+        kept = [p for p in pieces if not isinstance(p, sp.Identity)]
+        terms.append(sp.MatMul(*kept) if len(kept) > 1 else kept[0])
+    yield from backprop(base, sp.MatAdd(*terms) if len(terms) > 1 else terms[0])
+
+
 @backprop.register(sp.Transpose)
 def _transpose(expr: sp.Transpose, seed: sp.Basic) -> Iterator[Contribution]:
     # Z = Aᵀ: δ_A += δ_Zᵀ

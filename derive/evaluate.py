@@ -20,6 +20,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.errors import UnsupportedError
 from derive.functions import generic_role, relu, sigmoid, softplus
@@ -196,9 +197,23 @@ def _matmul(expr: sp.MatMul, ev: Evaluator) -> Value:
     return ev(coefficient) * result
 
 
+@_evaluate.register(MatrixElement)
+def _matrix_element(expr: MatrixElement, ev: Evaluator) -> Value:
+    row, col = (int(index) for index in expr.indices)  # a symbolic index is not a value
+    return np.asarray(ev(expr.parent))[row, col]
+
+
 @_evaluate.register(sp.Transpose)
 def _transpose(expr: sp.Transpose, ev: Evaluator) -> Value:
     return np.asarray(ev(expr.arg)).T
+
+
+@_evaluate.register(sp.MatPow)
+def _matrix_power(expr: sp.MatPow, ev: Evaluator) -> Value:
+    base, exponent = expr.args
+    if not exponent.is_Integer:
+        raise UnsupportedError(f"cannot evaluate the matrix power {expr} numerically")
+    return np.linalg.matrix_power(np.asarray(ev(base)), int(exponent))
 
 
 @_evaluate.register(sp.Inverse)

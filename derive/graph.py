@@ -99,7 +99,7 @@ def contains(expr: sp.Basic, target: sp.Basic, memo: dict[sp.Basic, bool] | None
 
 
 def occurrences(expr: sp.Basic, wanted: Collection[sp.Basic]) -> Counter[sp.Basic]:
-    """How often each of ``wanted`` occurs in ``expr``'s tree (paths counted, nodes visited once)."""
+    """How often each of ``wanted`` occurs in ``expr``'s tree (each node visited once)."""
     counts: dict[sp.Basic, Counter[sp.Basic]] = {}
     for node in postorder(expr):
         if node in wanted:

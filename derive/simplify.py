@@ -177,9 +177,17 @@ def fuse_entrywise(
 
 def _scalar_traces(entry: sp.Basic) -> sp.Basic:
     """tr(M) of a 1×1 product → its single entry, a sum over the inner index."""
+    # unexpanded, so that Σ_k t_k stays a Sum even when the size is a number (2 classes)
     return entry.replace(
-        lambda e: isinstance(e, sp.Trace) and e.arg.shape == (1, 1), lambda e: e.arg[0, 0]
+        lambda e: isinstance(e, sp.Trace) and e.arg.shape == (1, 1),
+        lambda e: _entry_sum(e.arg),
     )
+
+
+def _entry_sum(product: sp.MatrixExpr) -> sp.Basic:
+    if isinstance(product, sp.MatMul):
+        return product._entry(0, 0, expand=False)
+    return product[0, 0]
 
 
 def _onehot_sum(total: sp.Sum, network: Network) -> sp.Basic:

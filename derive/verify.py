@@ -71,7 +71,10 @@ def verify(
             ]
         )
         for name, (projected, numeric) in checks:
-            what = f"the derived gradient for {name} disagrees with the complex-step derivative of the loss"
+            what = (
+                f"the derived gradient for {name} disagrees with the complex-step derivative "
+                "of the loss"
+            )
             worst = max(worst, within_tolerance(_relative_error(projected, numeric), what))
     method = "complex-step derivatives at random points, float64"
     if joint:
