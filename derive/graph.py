@@ -138,12 +138,18 @@ def postorder(expr: sp.Basic) -> list[sp.Basic]:
     return order
 
 
-class _SharedReprPrinter(ReprPrinter):
-    """sympy's ReprPrinter with each distinct subexpression printed once."""
+class SharedRepr(ReprPrinter):
+    """sympy's ``srepr`` with each distinct subexpression printed once, across every call.
+
+    One instance per document: the answers of a deep network share most of their nodes.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._printed: dict[sp.Basic, str] = {}
+
+    def __call__(self, expr: sp.Basic) -> str:
+        return self.doprint(expr)
 
     def _print(self, expr: object, **kwargs: object) -> str:
         if kwargs or not isinstance(expr, sp.Basic):
@@ -156,4 +162,4 @@ class _SharedReprPrinter(ReprPrinter):
 
 def srepr(expr: sp.Basic) -> str:
     """``sympy.srepr(expr)``, the same text, printing a shared subexpression once."""
-    return _SharedReprPrinter().doprint(expr)
+    return SharedRepr()(expr)

@@ -26,31 +26,33 @@ from typing import Any
 
 import sympy as sp
 
-from derive.graph import srepr
+from derive.graph import SharedRepr
 from derive.model import Answer, Part, Solution, Verification
 from derive.printing import tex
 
 
 def render_json(solution: Solution) -> str:
     """The solution's answers and checks as indented JSON (see the module docstring)."""
-    document = {"title": solution.title, "parts": [_part(part) for part in solution.parts]}
+    printer = SharedRepr()  # answers share subexpressions: each is printed once
+    parts = [_part(part, printer) for part in solution.parts]
+    document = {"title": solution.title, "parts": parts}
     return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
-def _part(part: Part) -> dict[str, Any]:
+def _part(part: Part, printer: SharedRepr) -> dict[str, Any]:
     return {
         "name": part.name,
         "heading": part.heading,
-        "answers": {name: _answer(answer) for name, answer in part.answers.items()},
+        "answers": {name: _answer(answer, printer) for name, answer in part.answers.items()},
         "verification": _verification(part.verification),
     }
 
 
-def _answer(answer: Answer) -> dict[str, Any]:
+def _answer(answer: Answer, printer: SharedRepr) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "shape": [_dim(d) for d in answer.shape],
         "latex": tex(answer.shown),
-        "sympy": srepr(answer.value),
+        "sympy": printer(answer.value),
     }
     if answer.display is not None:  # too long to print: the LaTeX keeps the named adjoints
         entry["latex_uses_adjoints"] = True
