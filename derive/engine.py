@@ -127,6 +127,12 @@ def _fuse(result: Backward, definitions: dict[str, sp.Basic]) -> None:
     symbols = {a.symbol: a for a in result.adjoints.values()}
     for adjoint in result.adjoints.values():
         later = [symbols[s] for s in _symbols(adjoint.definition) if s in symbols]
+        if not later and not adjoint.quantity.is_scalar and adjoint.definition.has(Softmax):
+            # softmax written inside the loss: its adjoint simplifies entry by entry (p − t)
+            fused = fuse_entrywise(adjoint.definition, definitions, result.network)
+            if fused is not None and sp.count_ops(fused) < sp.count_ops(adjoint.definition):
+                adjoint.definition = fused
+            continue
         if len(later) != 1 or set(_symbols(later[0].definition)) & set(symbols):
             continue
         inlined = adjoint.definition.xreplace({later[0].symbol: later[0].definition})

@@ -14,8 +14,9 @@ from sympy.matrices.expressions.hadamard import HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.functions import ENTRY, elementwise
-from derive.graph import bottom_up
+from derive.graph import bottom_up, postorder
 from derive.model import Network
+from derive.softmax import Softmax
 
 
 class Tidy:
@@ -154,6 +155,14 @@ def fuse_entrywise(
     """
     if expr.shape[1] != 1 or expr.shape == (1, 1):
         return None
+    # softmax(z) written inline is one vector p here, as if the user had named it
+    named = {
+        node: sp.MatrixSymbol(f"_softmax{index}", *node.shape)
+        for index, node in enumerate(n for n in postorder(expr) if isinstance(n, Softmax))
+    }
+    if named:
+        lifted = fuse_entrywise(expr.xreplace(named), definitions, network)
+        return None if lifted is None else lifted.xreplace({v: k for k, v in named.items()})
     i = sp.Dummy("i", integer=True)
     entry = _scalar_traces(expr[i, 0])
     entry = entry.replace(lambda e: isinstance(e, sp.Sum), lambda e: _onehot_sum(e, network))

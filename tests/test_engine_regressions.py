@@ -160,3 +160,8 @@ wrt: [W]
         pre_activation = Evaluator(values, dims)(network.equations[0].rhs.args[1])
         assert np.min(np.abs(pre_activation)) >= 1e-4  # relu's argument W x
         assert float(values[network.loss.target.symbol]) > 1e-4  # norm away from 0
+
+
+def test_softmax_inside_the_loss_simplifies_like_a_named_p() -> None:
+    answers = solve(_network(CASES["softmax-inside-the-loss"])).parts[0].answers
+    assert tex(answers["W2"].value) == r"(\operatorname{softmax}(z) - t) h^{\top}"
