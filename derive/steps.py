@@ -264,7 +264,9 @@ def answer_for(network: Network, adjoint: Adjoint, notation: str) -> tuple[Answe
         row, col = entry_indices(quantity.symbol)
         entry = quantity.symbol[row, col]
         # per entry, the substituted answer reads like the key when it is short
-        source = adjoint.resolved if sp.count_ops(adjoint.resolved) <= 40 else adjoint.definition
+        resolved = adjoint.resolved
+        short = tree_size(resolved, limit=200) < 200 and sp.count_ops(resolved) <= 40
+        source = adjoint.resolved if short else adjoint.definition
         index_form = Line(Tex(partial(loss, entry)), index_entry(source, row, col))
         lines.append(index_form)
     shape = () if quantity.is_scalar else tuple(_json_dim(d) for d in quantity.shape)
