@@ -139,9 +139,10 @@ def fuse_with_forward(
     if not scalar_definitions or sp.count_ops(expr) > 60:
         return None
     forward = expr.xreplace(scalar_definitions)
-    simplified = sp.factor_terms(sp.simplify(forward))
-    folded = simplified.xreplace({rhs: symbol for symbol, rhs in scalar_definitions.items()})
-    return folded
+    simplified = _cancel(forward)
+    if simplified is None:
+        return None
+    return simplified.xreplace({rhs: symbol for symbol, rhs in scalar_definitions.items()})
 
 
 def fuse_entrywise(
@@ -179,9 +180,28 @@ def fuse_entrywise(
                 forward[q.symbol[i, 0]] = value
     if sp.count_ops(entry) > 80:
         return None
-    simplified = sp.factor_terms(sp.simplify(entry.xreplace(forward)))
+    simplified = _cancel(entry.xreplace(forward))
+    if simplified is None:
+        return None
     folded = simplified.xreplace({value: symbol for symbol, value in forward.items()})
     return _lift(folded, i, expr.shape)
+
+
+def _cancel(expr: sp.Basic) -> sp.Basic | None:
+    """``expr`` as one cancelled fraction with common factors pulled out, or None.
+
+    Rational cancellation is all the textbook fusions need (p_i (−t_i / p_i) = −t_i;
+    (−t/y + (1 − t)/(1 − y)) y (1 − y) = y − t). A result that brings in a function the
+    expression did not have (sympy rewriting tanh with cosh) is not a textbook form: None.
+    """
+    simplified = sp.factor_terms(sp.cancel(expr))
+    if _function_types(simplified) - _function_types(expr):
+        return None
+    return simplified
+
+
+def _function_types(expr: sp.Basic) -> set[type]:
+    return {type(f) for f in expr.atoms(sp.Function)}
 
 
 def _scalar_traces(entry: sp.Basic) -> sp.Basic:
@@ -207,7 +227,7 @@ def _onehot_sum(total: sp.Sum, network: Network) -> sp.Basic:
         return total
     matrix = term.parent
     name = getattr(matrix, "name", None)
-    full = low == 0 and sp.simplify(high - (matrix.shape[0] - 1)) == 0
+    full = low == 0 and sp.expand(high - (matrix.shape[0] - 1)) == 0
     if name in network.onehot and full and term.indices == (index, 0):
         return coefficient
     return total
