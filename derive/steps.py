@@ -16,6 +16,7 @@ from sympy.matrices.expressions.hadamard import HadamardProduct
 from derive.engine import Adjoint, Backward
 from derive.errors import UnsupportedError
 from derive.graph import tree_size
+from derive.simplify import tidy
 from derive.model import Answer, Line, Network, Quantity, Step, Tex, as_dim
 from derive.printing import tex
 from derive.softmax import Softmax
@@ -142,7 +143,9 @@ def _local_derivative(contribution: sp.Basic, user: Quantity, loss: Quantity) ->
         return contribution
     seed = sp.Symbol(f"delta_{user.name}")
     local = contribution / seed
-    return sp.simplify(local) if local.has(seed) else local
+    if local.has(seed):  # δ_u a + δ_u b: pull δ_u out of the sum, then it cancels
+        local = tidy(contribution) / seed
+    return sp.cancel(local) if local.has(seed) else local
 
 
 def _simplification_lines(adjoint: Adjoint, shown: object) -> list[Line]:
