@@ -105,7 +105,7 @@ class Measured:
 def seconds_text(value: float | None) -> str:
     if value is None:
         return "-"
-    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.3g} s"
+    return f"{value * 1000:.0f} ms" if value < 0.9995 else f"{value:.3g} s"
 
 
 def total(parts: list[Measured], budget: float | None) -> Measured:
