@@ -8,6 +8,8 @@ sigmoid: δ_z = y − t).
 
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 from sympy.core.mul import _keep_coeff
 from sympy.matrices.expressions.hadamard import HadamardProduct
@@ -66,26 +68,50 @@ def _tidy_node(node: sp.Basic) -> sp.Basic:
 
 
 def _factor_sum(total: sp.Add) -> sp.Basic:
-    """``factor_terms`` of a scalar sum, looking only at its terms' factors."""
-    placeholders: dict[sp.Basic, sp.Dummy] = {}
+    """Pull the common content, sign and factors out of a scalar sum: 2 y − 2 t → 2 (y − t).
 
-    def hide(factor: sp.Basic) -> sp.Basic:
-        if factor.is_Number:
-            return factor
-        if factor.is_Pow and factor.exp.is_Rational:
-            return sp.Pow(hide(factor.base), factor.exp)
-        if factor not in placeholders:
-            placeholders[factor] = sp.Dummy()
-        return placeholders[factor]
-
-    shallow = sp.Add(*[sp.Mul(*map(hide, sp.Mul.make_args(t))) for t in total.args])
-    factored = sp.factor_terms(shallow)
-    if factored == shallow:
+    Like sympy's ``factor_terms`` one level deep: only the terms' own factors are looked at
+    (a factor is a base with a rational exponent), so a matrix expression or a shared
+    subexpression inside a factor is never walked.
+    """
+    coefficients: list[sp.Rational] = []
+    powers: list[dict[sp.Basic, sp.Rational]] = []
+    for term in total.args:
+        coefficient, rest = term.as_coeff_Mul()
+        if not coefficient.is_Rational:
+            return total
+        coefficients.append(coefficient)
+        powers.append(_powers(rest))
+    numerators = [abs(c.p) for c in coefficients]
+    denominators = [c.q for c in coefficients]
+    content = sp.Rational(math.gcd(*numerators), math.lcm(*denominators))
+    if all(c < 0 for c in coefficients):
+        content = -content
+    common: dict[sp.Basic, sp.Rational] = {}
+    for base, exponent in powers[0].items():
+        exponents = [p.get(base) for p in powers]
+        if all(e is not None and (e > 0) == (exponent > 0) for e in exponents):
+            common[base] = min(exponents, key=abs)  # type: ignore[arg-type]
+    if content == 1 and not common:
         return total
-    back = {dummy: factor for factor, dummy in placeholders.items()}
-    coefficient, rest = factored.as_coeff_Mul()
-    # _keep_coeff keeps 2 (y − t) as it is; rebuilding the Mul would distribute the 2 again
-    return _keep_coeff(coefficient, rest.xreplace(back))
+    reduced = []
+    for coefficient, found in zip(coefficients, powers, strict=True):
+        factors = [b ** (e - common.get(b, 0)) for b, e in found.items()]
+        reduced.append(sp.Mul(coefficient / content, *factors))
+    pulled = sp.Mul(*[base**exponent for base, exponent in common.items()])
+    # _keep_coeff keeps 2 (y − t) as it is; a plain Mul would distribute the 2 again
+    return _keep_coeff(content, pulled * sp.Add(*reduced), sign=True)
+
+
+def _powers(product: sp.Basic) -> dict[sp.Basic, sp.Rational]:
+    """A product's factors as base → rational exponent (x² y⁻¹ → {x: 2, y: −1})."""
+    found: dict[sp.Basic, sp.Rational] = {}
+    for factor in sp.Mul.make_args(product):
+        base, exponent = factor.as_base_exp()
+        if not exponent.is_Rational:
+            base, exponent = factor, sp.S.One
+        found[base] = found.get(base, sp.S.Zero) + exponent
+    return found
 
 
 def _drop_ones(product: HadamardProduct) -> sp.Basic:

@@ -16,9 +16,9 @@ from sympy.matrices.expressions.hadamard import HadamardProduct
 from derive.engine import Adjoint, Backward
 from derive.errors import UnsupportedError
 from derive.graph import tree_size
-from derive.simplify import tidy
 from derive.model import Answer, Line, Network, Quantity, Step, Tex, as_dim
 from derive.printing import tex
+from derive.simplify import tidy
 from derive.softmax import Softmax
 
 NOTATIONS = ("matrix", "index", "scalar")
