@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 
-.PHONY: solve test install install-dev tex lint unit benchmark
+.PHONY: solve test install install-dev tex lint unit benchmark fuzz
 
 solve: install
 	derive solve
@@ -28,3 +28,6 @@ unit:
 
 benchmark:
 	$(PYTHON) scripts/benchmark.py
+
+fuzz:
+	HYPOTHESIS_PROFILE=fuzz $(PYTHON) -m pytest -q tests/property

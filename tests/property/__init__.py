@@ -1,0 +1,1 @@
+"""Property tests: random networks in the file language against an independent oracle."""
