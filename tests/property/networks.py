@@ -25,11 +25,9 @@ Shape = tuple[Dim, Dim]
 Array = Any  # numpy array or torch tensor, always 2-D
 
 SCALAR: Shape = (1, 1)
-NAMED_DIMS = ("n", "k", "m")
-SIZES = {"n": 5, "k": 6, "m": 7}  # distinct, and distinct from the integer dims 1..4
+SIZES = {"n": 5, "k": 6, "m": 7}  # the named dims: distinct, and distinct from 1..4
 FUNCTIONS = ("sigmoid", "tanh", "relu", "softplus", "exp", "log")
 VECTOR_FUNCTIONS = ("sum", "norm", "softmax")
-PRODUCTS = ("*", " ", "/", ".*", "⊙")  # " " is juxtaposition
 MAGNITUDE_LIMIT = 20.0  # a quantity typically larger than this is squashed with tanh
 EXP_LIMIT = 3.0  # exp only of arguments typically below this
 SIGMOID_LIMIT = 12.0  # a BCE output's logit stays below this, so log(1 - y) is accurate
@@ -215,6 +213,7 @@ class Backend:
     matmul: Callable[[Array, Array], Array]
     functions: Mapping[str, Callable[[Array], Array]]
     absolute: Callable[[Array], Array]
+    generic: Callable[[Array], Array]  # a function declared under 'functions:'
 
 
 def _numpy_softmax(z: Array) -> Array:
@@ -238,6 +237,7 @@ NUMPY = Backend(
         "softmax": _numpy_softmax,
     },
     absolute=np.abs,
+    generic=np.sin,
 )
 
 
@@ -263,6 +263,7 @@ def torch_backend() -> Backend | None:
             "softmax": lambda z: torch.softmax(z, dim=0),
         },
         absolute=torch.abs,
+        generic=torch.sin,
     )
 
 
@@ -281,8 +282,8 @@ def evaluate(node: Node, values: Mapping[str, Array], backend: Backend) -> Array
             argument = evaluate(node.argument, values, backend)
             if node.function == "norm" and is_scalar(node.argument.shape):
                 return backend.absolute(argument)  # the norm of a scalar is |x|
-            return backend.functions[node.function](argument)
-        case Op(op="^"):
+            return backend.functions.get(node.function, backend.generic)(argument)
+        case Op(op="^") if is_constant(node.right):
             return evaluate(node.left, values, backend) ** constant(node.right)
         case Op():
             a = evaluate(node.left, values, backend)
@@ -296,8 +297,13 @@ _ARITHMETIC: dict[str, Callable[[Array, Array], Array]] = {
     "+": lambda a, b: a + b,
     "-": lambda a, b: a - b,
     "/": lambda a, b: a / b,
+    "^": lambda a, b: a**b,  # a scalar exponent that is not a number
     **{op: (lambda a, b: a * b) for op in ("*", " ", ".*", "⊙")},  # scaling or entrywise
 }
+
+
+def is_constant(node: Node) -> bool:
+    return all(isinstance(n, Num | Neg | Op) for n in walk(node))
 
 
 def constant(node: Node) -> float:
@@ -332,6 +338,7 @@ class GeneratedNetwork:
     loss: tuple[str, Node]
     wrt: tuple[str, ...]
     variants: tuple[tuple[str, str, Node], ...] = ()  # (label, target, expression)
+    functions: tuple[str, ...] = ()  # declared arbitrary functions, evaluated as sin
     tags: frozenset[str] = frozenset()  # what the generator chose: loss kind, depth
     comment: str = ""  # a first line '# ...' (the kept regressions say what failed)
 
@@ -360,6 +367,8 @@ class GeneratedNetwork:
         if self.variants:
             lines.append("variants:")
             lines += [f"  {label}: {name} = {text(node)}" for label, name, node in self.variants]
+        if self.functions:
+            lines.append(f"functions: [{', '.join(self.functions)}]")
         if self.onehot:
             lines.append(f"onehot: [{', '.join(self.onehot)}]")
         return "\n".join(lines) + "\n"
@@ -448,6 +457,7 @@ class _Drawing:
         self.counts: dict[str, int] = {}
         self.tags: set[str] = set()
         self.fancy = False  # names as in a course: alpha1, Theta1, x_in, y_pred
+        self.functions: set[str] = set()  # declared under 'functions:'
 
     # choices; each shrinks towards its first option
     def weighted(self, options: Sequence[tuple[Any, int]]) -> Any:
@@ -586,6 +596,7 @@ class _Drawing:
             loss=("e", loss),
             wrt=wrt,
             variants=variants,
+            functions=tuple(sorted(self.functions)),
             tags=frozenset(self.tags),
         )
 
@@ -634,9 +645,12 @@ class _Drawing:
     # expression kinds: (shape, depth) -> a node of that shape
     def activation(self, shape: Shape, depth: int) -> Node:
         options = [("tanh", 3), ("sigmoid", 3), ("relu", 2), ("softplus", 2), ("exp", 2)]
-        function = self.weighted([*options, ("log", 2)])
+        function = self.weighted([*options, ("log", 2), ("declared", 1)])
         if function == "log":
             return Call("log", self.positive(shape, depth - 1))
+        if function == "declared":  # `functions: [f]`, an arbitrary differentiable function
+            function = "f"
+            self.functions.add(function)
         argument = self.expression(shape, depth - 1)
         if function == "exp" and self.magnitude(argument) > EXP_LIMIT:
             argument = Call("tanh", argument)  # exp(tanh(u)) stays below e
@@ -785,7 +799,12 @@ class _Drawing:
         return self.norm_of(self.expression(argument_shape, depth - 1))
 
     def power(self, shape: Shape, depth: int) -> Node:
-        form = self.weighted([("square", 3), ("cube", 1), ("inverse", 2)])
+        form = self.weighted([("square", 3), ("cube", 1), ("inverse", 2), ("exponent", 2)])
+        if form == "exponent":  # σ(u)^a: a positive base, a scalar quantity as the exponent
+            u = self.expression(SCALAR, depth - 1)
+            if self.magnitude(u) > 3:
+                u = Call("tanh", u)
+            return Op("^", Call("sigmoid", u), self.given_leaf(SCALAR))
         if form == "inverse":  # x^-1 only of a positive base
             kind = self.weighted([("one plus square", 1), ("sigmoid", 1), ("norm", 1)])
             if kind == "norm":
@@ -960,6 +979,8 @@ class _Drawing:
             case Call():
                 return self._call_magnitude(node)
             case Op(op="^"):
+                if not is_constant(node.right):
+                    return 10.0  # σ(u)^a with |u| <= 3 and |a| < 1
                 exponent = constant(node.right)
                 return 10.0 if exponent < 0 else self.magnitude(node.left) ** exponent
             case Op():
@@ -993,6 +1014,11 @@ def _is_column(shape: Shape) -> bool:
     return shape[1] == 1 and shape[0] != 1
 
 
+def _positive_power(node: Op) -> bool:
+    """Whether base^exponent is safe for any base: a positive number exponent."""
+    return is_constant(node.right) and constant(node.right) > 0
+
+
 def _sum_of_squares(node: Node) -> Node:
     return Call("sum", Op(".*", node, node))
 
@@ -1006,7 +1032,7 @@ def _feeds_positive_only(equations: Sequence[tuple[str, Node]]) -> set[str]:
                 protected |= set(names_in(node.argument))
             elif isinstance(node, Op) and node.op == "/":
                 protected |= set(names_in(node.right))
-            elif isinstance(node, Op) and node.op == "^" and constant(node.right) < 0:
+            elif isinstance(node, Op) and node.op == "^" and not _positive_power(node):
                 protected |= set(names_in(node.left))
     return protected
 
@@ -1046,6 +1072,8 @@ ARCHITECTURE_FEATURES = (
     "row vector times matrix",
     "outer product",
     "power -1",
+    "power with a scalar exponent",
+    "declared function",
     "negation",
     "skip connection",
     "reused quantity",
@@ -1096,15 +1124,20 @@ def _node_features(node: Node, givens: set[str]) -> set[str]:
             scalar = is_scalar(node.argument.shape)
             if node.function in FUNCTIONS:
                 found.add(f"{node.function} {'of a scalar' if scalar else 'entrywise'}")
-            else:
+            elif node.function in VECTOR_FUNCTIONS:
                 found.add(f"{node.function}()")
+            else:
+                found.add("declared function")
         case Op(op="+" | "-"):
             found.add("sum +" if node.op == "+" else "difference -")
             numbers = [isinstance(side, Num) for side in (node.left, node.right)]
             if any(numbers) and not is_scalar(node.shape):
                 found.add("number added to a vector")
         case Op(op="^"):
-            found.add("power -1" if constant(node.right) < 0 else "power of a scalar")
+            if not is_constant(node.right):
+                found.add("power with a scalar exponent")
+            else:
+                found.add("power -1" if constant(node.right) < 0 else "power of a scalar")
         case Op(op="/"):
             found.add("division by a scalar")
         case Op(op=".*" | "⊙"):

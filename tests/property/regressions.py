@@ -10,7 +10,7 @@ checks that the generator prints what it means.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,15 +44,21 @@ _TOKEN = re.compile(
 )
 
 
-def read_expression(source: str, shapes: Mapping[str, Shape]) -> Node:
-    """The tree of ``source``, read the way derive's grammar reads it."""
-    return _Reader(source, shapes).read()
+def read_expression(
+    source: str, shapes: Mapping[str, Shape], functions: Collection[str] = ()
+) -> Node:
+    """The tree of ``source``, read the way derive's grammar reads it; ``functions`` are the
+    file's declared ones."""
+    return _Reader(source, shapes, functions).read()
 
 
 class _Reader:
     """Recursive descent over derive's grammar: sum, product, signed, postfix, atom."""
 
-    def __init__(self, source: str, shapes: Mapping[str, Shape]) -> None:
+    def __init__(
+        self, source: str, shapes: Mapping[str, Shape], functions: Collection[str]
+    ) -> None:
+        self.functions = frozenset((*FUNCTIONS, *VECTOR_FUNCTIONS, *functions))
         self.tokens: list[tuple[str, str]] = []
         position = 0
         while source[position:].strip():
@@ -146,7 +152,7 @@ class _Reader:
             self.take("(")
             argument = self.sum()
             self.take(")")
-            if value in FUNCTIONS or value in VECTOR_FUNCTIONS:
+            if value in self.functions:
                 return Call(value, argument), None
             factor = Ref(value, self.shapes[value])
             return Op(" ", factor, argument), (factor, argument)
@@ -164,16 +170,17 @@ def read_network(source: str) -> GeneratedNetwork:
     onehot = set(document.get("onehot") or ())
     givens = tuple(replace(g, role="onehot") if g.name in onehot else g for g in givens)
     shapes = {g.name: g.shape for g in givens}
+    functions = tuple(document.get("functions") or ())
     equations = []
     for equation in [*document["forward"], document["loss"]]:
         name, rhs = (part.strip() for part in equation.split("=", 1))
-        node = read_expression(rhs, shapes)
+        node = read_expression(rhs, shapes, functions)
         shapes[name] = node.shape
         equations.append((name, node))
     variants = []
     for label, equation in (document.get("variants") or {}).items():
         name, rhs = (part.strip() for part in equation.split("=", 1))
-        variants.append((label, name, read_expression(rhs, shapes)))
+        variants.append((label, name, read_expression(rhs, shapes, functions)))
     first = source.splitlines()[0] if source.startswith("#") else ""
     return GeneratedNetwork(
         givens=givens,
@@ -181,6 +188,7 @@ def read_network(source: str) -> GeneratedNetwork:
         loss=equations[-1],
         wrt=tuple(document["wrt"]),
         variants=tuple(variants),
+        functions=functions,
         comment=first,
     )
 

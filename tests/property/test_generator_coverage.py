@@ -90,6 +90,7 @@ def test_the_file_reads_back_as_the_network_it_was_printed_from(generated) -> No
     again = read_network(generated.yaml)
     assert again.equations == generated.equations
     assert again.variants == generated.variants
+    assert again.functions == generated.functions
     assert [(g.name, g.shape) for g in again.givens] == [
         (g.name, g.shape) for g in generated.givens
     ]
