@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.core.cache import clear_cache
 
 from derive.adjoint import local_contributions
-from derive.graph import occurrences, substitute
+from derive.graph import NodeMap, occurrences, substitute
 from derive.linear import collect_linear
 from derive.model import Equation, Network, Quantity
 from derive.simplify import Tidy, fuse_entrywise, fuse_with_forward
@@ -62,6 +63,9 @@ class Backward:
 
 def backward(network: Network) -> Backward:
     """Every adjoint the wrt list needs, defined, simplified and resolved."""
+    # sympy's constructor cache compares a new node with an equal one from an earlier run,
+    # and sympy's == walks two distinct deep graphs path by path (exponential): start afresh
+    clear_cache()
     quantities = network.quantities
     by_symbol = {q.symbol: q for q in quantities.values()}
     needed = _depends_on_wrt(network, by_symbol)
@@ -171,7 +175,7 @@ def _resolve(result: Backward, tidy: Tidy) -> None:
             over_anchors[adjoint.symbol] = expr
         adjoint.resolved = expr
     resolved: dict[sp.Basic, sp.Basic] = {}
-    memo: dict[sp.Basic, sp.Basic] = {}
+    memo: NodeMap[sp.Basic] = NodeMap()
     for adjoint in adjoints.values():
         replacements = {s: resolved[s] for s in anchors if s in resolved}
         adjoint.resolved = tidy(substitute(adjoint.resolved, replacements, memo))

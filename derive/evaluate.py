@@ -24,6 +24,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.errors import UnsupportedError
 from derive.functions import generic_role, relu, sigmoid, softplus
+from derive.graph import NodeMap
 from derive.model import as_dim
 from derive.softmax import Softmax
 
@@ -114,15 +115,16 @@ class Evaluator:
     ) -> None:
         self.values = dict(values)
         self.dims = dims
-        self.memo: dict[sp.Basic, Value] = {}
+        self.memo: NodeMap[Value] = NodeMap()
         self.margins = margins
 
     def __call__(self, expr: sp.Basic) -> Value:
         if expr in self.memo:
             return self.memo[expr]
-        value = _evaluate(expr, self)
-        self.memo[expr] = value
-        return value
+        # operands first, without recursion: a deep network's answer nests hundreds of levels
+        for node in _operands_first(expr, self.memo):
+            self.memo[node] = _evaluate(node, self)
+        return self.memo[expr]
 
     def size(self, dim: sp.Basic) -> int:
         return int(as_dim(dim).xreplace(dict(self.dims)))
@@ -131,6 +133,33 @@ class Evaluator:
         """Record how far an argument is from a kink (the smallest entry counts)."""
         if self.margins is not None:
             self.margins.append(float(np.min(np.abs(np.real(distance)), initial=np.inf)))
+
+
+def _operands(node: sp.Basic) -> tuple[sp.Basic, ...]:
+    """What evaluating ``node`` evaluates first (not a λ's body, a matrix's name or size)."""
+    if isinstance(node, ElementwiseApplyFunction):
+        return (node.expr,)
+    if isinstance(node, MatrixElement):
+        return (node.parent,)
+    if isinstance(node, sp.MatrixSymbol | sp.Lambda | sp.OneMatrix | sp.ZeroMatrix | sp.Identity):
+        return ()
+    return node.args
+
+
+def _operands_first(expr: sp.Basic, done: NodeMap[Value]) -> list[sp.Basic]:
+    """The nodes of ``expr`` not in ``done``, each after its operands."""
+    order: list[sp.Basic] = []
+    seen: NodeMap[bool] = NodeMap()
+    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+        elif node not in seen and node not in done:
+            seen[node] = True
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in _operands(node))
+    return order
 
 
 @singledispatch

@@ -4,38 +4,69 @@ SymPy expressions are DAGs: a residual chain's answer refers to the same subexpr
 places. SymPy's own tree walks (``xreplace``, ``has``, ``preorder_traversal``, ``srepr``) visit it
 once per path, which is exponential in depth. Every pass derive runs after the backward pass
 goes through these memoised versions instead.
+
+Memos are keyed by node identity (``NodeMap``), never by ``==``: sympy compares two distinct but
+equal graphs path by path, so a dict lookup that met an equal copy of a deep answer (the same
+answer derived for a variant) would be exponential.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from typing import Generic, TypeVar
 
 import sympy as sp
 from sympy.printing.repr import ReprPrinter
+
+PRINTING_RECURSION = 20_000  # sympy's printers recurse once per level of nesting
+
+V = TypeVar("V")
+
+
+class NodeMap(Generic[V]):
+    """A mapping from sympy nodes to values, keyed by identity (each node is kept alive)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: dict[int, tuple[sp.Basic, V]] = {}
+
+    def __contains__(self, node: object) -> bool:
+        return id(node) in self._items
+
+    def __getitem__(self, node: sp.Basic) -> V:
+        return self._items[id(node)][1]
+
+    def __setitem__(self, node: sp.Basic, value: V) -> None:
+        self._items[id(node)] = (node, value)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, node: sp.Basic) -> V | None:
+        found = self._items.get(id(node))
+        return None if found is None else found[1]
+
+    def clear(self) -> None:
+        self._items.clear()
 
 
 def substitute(
     expr: sp.Basic,
     replacements: dict[sp.Basic, sp.Basic],
-    memo: dict[sp.Basic, sp.Basic] | None = None,
+    memo: NodeMap[sp.Basic] | None = None,
 ) -> sp.Basic:
     """``expr.xreplace(replacements)`` that visits a shared subexpression once."""
-    memo = {} if memo is None else memo
-
-    def walk(node: sp.Basic) -> sp.Basic:
-        if node in memo:
-            return memo[node]
-        if node in replacements:
-            new = replacements[node]
-        elif not node.args:
-            new = node
-        else:
-            new = rebuild(node, [walk(arg) for arg in node.args])
-        memo[node] = new
-        return new
-
-    return walk(expr)
+    return bottom_up(
+        expr,
+        lambda node: replacements.get(node, node),
+        NodeMap() if memo is None else memo,
+        descend=lambda node: node not in replacements,
+        settled=False,
+    )
 
 
 def rebuild(node: sp.Basic, args: list[sp.Basic]) -> sp.Basic:
@@ -48,13 +79,16 @@ def rebuild(node: sp.Basic, args: list[sp.Basic]) -> sp.Basic:
 def bottom_up(
     expr: sp.Basic,
     visit: Callable[[sp.Basic], sp.Basic],
-    memo: dict[sp.Basic, sp.Basic],
+    memo: NodeMap[sp.Basic],
     *,
     descend: Callable[[sp.Basic], bool] = lambda node: True,
+    settled: bool = True,
 ) -> sp.Basic:
     """Rebuild ``expr`` with ``visit`` applied to every node after its arguments, once each.
 
     ``descend(node)`` False leaves a node's arguments alone (``visit`` still sees the node).
+    ``settled``: ``visit``'s results are fixed points (visiting them again changes nothing),
+    so they are memoised as themselves.
     """
     stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
     while stack:
@@ -63,44 +97,21 @@ def bottom_up(
             continue
         if expanded or not node.args or not descend(node):
             if expanded:
-                node_args = [memo[arg] for arg in node.args]
-                result = visit(rebuild(node, node_args))
+                result = visit(rebuild(node, [memo[arg] for arg in node.args]))
             else:
                 result = visit(node)
             memo[node] = result
-            memo.setdefault(result, result)
+            if settled and result not in memo:
+                memo[result] = result
             continue
         stack.append((node, True))
         stack.extend((arg, False) for arg in node.args if arg not in memo)
     return memo[expr]
 
 
-def contains(expr: sp.Basic, target: sp.Basic, memo: dict[sp.Basic, bool] | None = None) -> bool:
-    """``expr.has(target)`` for a single subexpression, visiting each distinct node once."""
-    memo = {} if memo is None else memo
-    stack = [expr]
-    order: list[sp.Basic] = []
-    while stack:
-        node = stack.pop()
-        if node in memo:
-            continue
-        if node == target:
-            memo[node] = True
-            continue
-        if not node.args:
-            memo[node] = False
-            continue
-        order.append(node)
-        memo[node] = False  # provisional; fixed below once the arguments are known
-        stack.extend(node.args)
-    for node in reversed(order):
-        memo[node] = any(memo[arg] for arg in node.args)
-    return memo[expr]
-
-
 def occurrences(expr: sp.Basic, wanted: Collection[sp.Basic]) -> Counter[sp.Basic]:
-    """How often each of ``wanted`` occurs in ``expr``'s tree (each node visited once)."""
-    counts: dict[sp.Basic, Counter[sp.Basic]] = {}
+    """How often each of ``wanted`` (symbols) occurs in ``expr``'s tree, each node visited once."""
+    counts: NodeMap[Counter[sp.Basic]] = NodeMap()
     for node in postorder(expr):
         if node in wanted:
             counts[node] = Counter({node: 1})
@@ -114,7 +125,7 @@ def occurrences(expr: sp.Basic, wanted: Collection[sp.Basic]) -> Counter[sp.Basi
 
 def tree_size(expr: sp.Basic, *, limit: int) -> int:
     """The number of nodes of ``expr`` written out as a tree, counted up to ``limit``."""
-    sizes: dict[sp.Basic, int] = {}
+    sizes: NodeMap[int] = NodeMap()
     for node in postorder(expr):
         sizes[node] = min(limit, 1 + sum(sizes[arg] for arg in node.args))
     return sizes[expr]
@@ -122,7 +133,7 @@ def tree_size(expr: sp.Basic, *, limit: int) -> int:
 
 def postorder(expr: sp.Basic) -> list[sp.Basic]:
     """Every distinct node of ``expr``, each after its arguments."""
-    seen: set[sp.Basic] = set()
+    seen: NodeMap[bool] = NodeMap()
     order: list[sp.Basic] = []
     stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
     while stack:
@@ -132,7 +143,7 @@ def postorder(expr: sp.Basic) -> list[sp.Basic]:
             continue
         if node in seen:
             continue
-        seen.add(node)
+        seen[node] = True
         stack.append((node, True))
         stack.extend((arg, False) for arg in node.args if arg not in seen)
     return order
@@ -146,10 +157,11 @@ class SharedRepr(ReprPrinter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._printed: dict[sp.Basic, str] = {}
+        self._printed: NodeMap[str] = NodeMap()
 
     def __call__(self, expr: sp.Basic) -> str:
-        return self.doprint(expr)
+        with deep_recursion():
+            return self.doprint(expr)
 
     def _print(self, expr: object, **kwargs: object) -> str:
         if kwargs or not isinstance(expr, sp.Basic):
@@ -163,3 +175,14 @@ class SharedRepr(ReprPrinter):
 def srepr(expr: sp.Basic) -> str:
     """``sympy.srepr(expr)``, the same text, printing a shared subexpression once."""
     return SharedRepr()(expr)
+
+
+@contextmanager
+def deep_recursion(limit: int = PRINTING_RECURSION) -> Iterator[None]:
+    """Let a recursive sympy pass (a printer) go as deep as a deep network's answer nests."""
+    saved = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(saved, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(saved)

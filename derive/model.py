@@ -177,6 +177,9 @@ class Part:
     steps: list[Step] = field(default_factory=list)
     answers: dict[str, Answer] = field(default_factory=dict)
     verification: Verification | None = None
+    # each adjoint δ_v and its definition in later adjoints, closest to the loss first: what an
+    # answer written with named adjoints (``Answer.compact``) needs to be evaluated
+    adjoints: list[tuple[sp.Basic, sp.Basic]] = field(default_factory=list)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from sympy.matrices.expressions.kronecker import KroneckerProduct
 from sympy.printing.latex import LatexPrinter, translate
 
 from derive.functions import relu, sigmoid, softplus
-from derive.graph import postorder
+from derive.graph import NodeMap, deep_recursion, postorder
 
 ADJOINT_PREFIX = "delta_"  # the engine names the adjoint of v "delta_v"
 
@@ -151,20 +151,24 @@ class DeriveLatexPrinter(LatexPrinter):
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)
-        self._printed: dict[tuple[sp.Basic, int, object], str] = {}
-        self._functions: dict[sp.Basic, frozenset[str]] = {}
+        # keyed by identity (see derive.graph); the node is kept beside its text to stay alive
+        self._printed: dict[tuple[int, int, object], tuple[sp.Basic, str]] = {}
+        self._functions: NodeMap[frozenset[str]] = NodeMap()
 
     def doprint(self, expr: Any) -> str:
-        return _soften_parens(super().doprint(expr))
+        with deep_recursion():
+            return _soften_parens(super().doprint(expr))
 
     def _print(self, expr: Any, **kwargs: Any) -> str:
         """Each distinct subexpression printed once (answers share subexpressions)."""
         if kwargs or not isinstance(expr, sp.Basic):
             return super()._print(expr, **kwargs)
-        key = (expr, id(self._settings["symbol_names"]), self._settings["order"])
-        printed = self._printed.get(key)
-        if printed is None:
-            printed = self._printed[key] = super()._print(expr)
+        key = (id(expr), id(self._settings["symbol_names"]), self._settings["order"])
+        found = self._printed.get(key)
+        if found is not None:
+            return found[1]
+        printed = super()._print(expr)
+        self._printed[key] = (expr, printed)
         return printed
 
     def _factor_order(self, factor: sp.Basic) -> tuple[int, str, int]:

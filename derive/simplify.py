@@ -16,7 +16,7 @@ from sympy.matrices.expressions.hadamard import HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.functions import ENTRY, elementwise
-from derive.graph import bottom_up, postorder
+from derive.graph import NodeMap, bottom_up, postorder
 from derive.model import Network
 from derive.softmax import Softmax
 
@@ -32,7 +32,7 @@ class Tidy:
     """
 
     def __init__(self) -> None:
-        self.memo: dict[sp.Basic, sp.Basic] = {}
+        self.memo: NodeMap[sp.Basic] = NodeMap()
 
     def __call__(self, expr: sp.Basic) -> sp.Basic:
         return bottom_up(expr, _tidy_node, self.memo, descend=_has_expressions)

@@ -56,6 +56,11 @@ def network_part(network: Network, name: str, notation: str, *, points: int = 3)
         steps=steps,
         answers=answers,
         verification=verification,
+        adjoints=[
+            (a.symbol, a.definition)
+            for name, a in result.adjoints.items()
+            if name not in network.givens
+        ],
     )
 
 

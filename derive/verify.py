@@ -27,7 +27,7 @@ KINK_MARGIN = 1e-4  # arguments of non-smooth functions stay this far from their
 CONDITIONING = 1e-9  # largest relative change of the loss between float64 and extended precision
 ENTRYWISE_LIMIT = 60  # parameters with more entries are checked along random directions
 DIRECTIONS = 4
-JOINT_ABOVE = 400  # with more wrt entries in all, check random directions in all of them at once
+JOINT_ABOVE = 100  # with more wrt entries in all, check random directions in all of them at once
 JOINT_DIRECTIONS = 8
 SIZES = (3, 4, 5, 2, 6, 7, 8, 9)
 

@@ -15,7 +15,12 @@ or a tuple of them (lists then, e.g. ``["-5/3", "1/3", "1/3", "1"]``).
 ``"max_rel_error"`` is null if the check produced no finite error (JSON has no NaN or Infinity).
 
 ``"sympy"`` is ``sympy.srepr`` of the answer; ``eval`` it with sympy's names plus
-``derive.functions.SREPR_NAMESPACE`` to get the expression back.
+``derive.functions.SREPR_NAMESPACE`` to get the expression back. An answer that would have
+more than ``TREE_LIMIT`` nodes written out as a tree (a deep chain whose adjoints are shared:
+the paths multiply) has ``"substituted": false``: its ``"sympy"`` keeps named adjoints
+(``delta_h3``), and the part lists ``"adjoints": [{"name": "delta_h3", "sympy": ...}, ...]``,
+each defined in terms of the ones before it (closest to the loss first). Evaluate them in that
+order, or substitute them in reverse order, to get the answer over the network's quantities.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ from typing import Any
 
 import sympy as sp
 
-from derive.graph import SharedRepr
+from derive.graph import SharedRepr, tree_size
 from derive.model import Answer, Part, Solution, Verification
 from derive.printing import tex
+
+TREE_LIMIT = 50_000  # nodes: an answer larger than this as a tree is written with named adjoints
 
 
 def render_json(solution: Solution) -> str:
@@ -40,20 +47,33 @@ def render_json(solution: Solution) -> str:
 
 
 def _part(part: Part, printer: SharedRepr) -> dict[str, Any]:
-    return {
+    answers = {name: _answer(answer, printer) for name, answer in part.answers.items()}
+    entry: dict[str, Any] = {
         "name": part.name,
         "heading": part.heading,
-        "answers": {name: _answer(answer, printer) for name, answer in part.answers.items()},
+        "answers": answers,
         "verification": _verification(part.verification),
     }
+    if any(not a.get("substituted", True) for a in answers.values()):
+        entry["adjoints"] = [
+            {"name": str(symbol), "sympy": printer(definition)}
+            for symbol, definition in part.adjoints
+        ]
+    return entry
 
 
 def _answer(answer: Answer, printer: SharedRepr) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "shape": [_dim(d) for d in answer.shape],
         "latex": tex(answer.shown),
-        "sympy": printer(answer.value),
     }
+    if answer.compact is not None and tree_size(answer.value, limit=TREE_LIMIT) >= TREE_LIMIT:
+        # written out as a tree the answer would be enormous (paths through shared adjoints
+        # multiply); its named-adjoint form with the part's "adjoints" is linear in size
+        entry["sympy"] = printer(answer.compact)
+        entry["substituted"] = False
+    else:
+        entry["sympy"] = printer(answer.value)
     if answer.display is not None:  # too long to print: the LaTeX keeps the named adjoints
         entry["latex_uses_adjoints"] = True
     if isinstance(answer.value, sp.Rational):  # Integer is a Rational too
