@@ -23,7 +23,7 @@ from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.errors import UnsupportedError
-from derive.functions import generic_role, relu, sigmoid, softplus
+from derive.functions import absolute, generic_role, relu, sigmoid, signum, softplus
 from derive.graph import NodeMap
 from derive.model import as_dim
 from derive.softmax import Softmax
@@ -70,8 +70,8 @@ NUMERIC_FUNCTIONS: dict[object, NumericFunction] = {
         (sp.tanh, NumericFunction("tanh", np.tanh)),
         (sp.exp, NumericFunction("exp", np.exp)),
         (sp.log, NumericFunction("log", np.log, kink=0.0)),
-        (sp.Abs, NumericFunction("abs", lambda x: np.where(_real(x) >= 0, x, -x), kink=0.0)),
-        (sp.sign, NumericFunction("sign", lambda x: np.sign(_real(x)), kink=0.0)),
+        (absolute, NumericFunction("abs", lambda x: np.where(_real(x) >= 0, x, -x), kink=0.0)),
+        (signum, NumericFunction("sign", lambda x: np.sign(_real(x)), kink=0.0)),
         (
             sp.Heaviside,
             NumericFunction("indicator", lambda x, h0=0.5: np.heaviside(_real(x), h0), kink=0.0),

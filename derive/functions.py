@@ -54,6 +54,22 @@ class softplus(sp.Function):  # noqa: N801
         return sp.log(1 + sp.exp(x))
 
 
+class absolute(sp.Function):  # noqa: N801
+    """|x| as written: sympy's Abs would rewrite |e^a| as e^{re(a)}, which is not analytic in a
+    and so has no complex-step derivative. Its derivative is sign(x)."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        (x,) = self.args
+        return signum(x)
+
+
+class signum(sp.Function):  # noqa: N801
+    """sign(x), the derivative of |x| (0 at 0), kept as written like ``absolute``."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.S.Zero
+
+
 # One shared variable, so that two copies of σ(s) are the same sympy object and cancel.
 ENTRY = sp.Dummy("d")
 
@@ -130,6 +146,8 @@ SREPR_NAMESPACE: dict[str, object] = {
     "sigmoid": sigmoid,
     "relu": relu,
     "softplus": softplus,
+    "absolute": absolute,
+    "signum": signum,
     "Softmax": Softmax,
 }
 
@@ -192,7 +210,7 @@ def _sum_entries(x: sp.Basic, shape: Shape) -> tuple[sp.Basic, Shape]:
 def _euclidean_norm(x: sp.Basic, shape: Shape) -> tuple[sp.Basic, Shape]:
     # ‖x‖ = √(xᵀx); for a matrix √tr(XᵀX) is the Frobenius norm; for a scalar |x|
     if shape == (1, 1):
-        return sp.Abs(x), shape
+        return absolute(x), shape
     return sp.sqrt(sp.Trace(x.T * x)), (sp.Integer(1), sp.Integer(1))
 
 

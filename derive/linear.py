@@ -79,7 +79,7 @@ def _entrywise_scale(term: sp.Basic, adjoint: sp.MatrixSymbol) -> sp.Basic | Non
         holding = [f for f in term.args if f.has(adjoint)]
         if holding != [adjoint]:
             return None
-        others = [f for f in term.args if f is not adjoint]
+        others = [f for f in term.args if f != adjoint]
         return others[0] if len(others) == 1 else HadamardProduct(*others)
     return None
 

@@ -306,6 +306,14 @@ class DeriveLatexPrinter(LatexPrinter):
             return rf"{name}\left({args}\right)"
         return super()._print_Function(expr, exp)
 
+    def _print_absolute(self, expr: sp.Function, exp: str | None = None) -> str:
+        tex = rf"\left|{self._print(expr.args[0])}\right|"
+        return rf"{tex}^{{{exp}}}" if exp is not None else tex
+
+    def _print_signum(self, expr: sp.Function, exp: str | None = None) -> str:
+        tex = rf"\operatorname{{sign}}\left({self._print(expr.args[0])}\right)"
+        return rf"{tex}^{{{exp}}}" if exp is not None else tex
+
     def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
         # H(x) is the derivative of relu: the indicator of x > 0
         tex = rf"\mathbb{{I}}[{self._print(expr.args[0])} > 0]"

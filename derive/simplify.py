@@ -16,7 +16,7 @@ from sympy.matrices.expressions.hadamard import HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.functions import ENTRY, elementwise
-from derive.graph import NodeMap, bottom_up, postorder
+from derive.graph import NodeMap, bottom_up, postorder, substitute
 from derive.model import Network
 from derive.softmax import Softmax
 
@@ -191,7 +191,7 @@ def fuse_entrywise(
         lifted = fuse_entrywise(expr.xreplace(named), definitions, network)
         return None if lifted is None else lifted.xreplace({v: k for k, v in named.items()})
     i = sp.Dummy("i", integer=True)
-    entry = _scalar_traces(expr[i, 0])
+    entry = _scalar_traces(expr._entry(i, 0, expand=False))  # sums left unevaluated
     entry = entry.replace(lambda e: isinstance(e, sp.Sum), lambda e: _onehot_sum(e, network))
     quantities = network.quantities
     present = entry.atoms(sp.MatrixSymbol)
@@ -210,20 +210,34 @@ def fuse_entrywise(
     if simplified is None:
         return None
     folded = simplified.xreplace({value: symbol for symbol, value in forward.items()})
-    return _lift(folded, i, expr.shape)
+    lifted = _lift(folded, i, expr.shape)
+    if lifted is None or lifted.has(sp.Sum, MatrixElement):  # Σ_k t_k, t_0 + t_1: not a vector
+        return None
+    return lifted
 
 
 def _cancel(expr: sp.Basic) -> sp.Basic | None:
     """``expr`` as one cancelled fraction with common factors pulled out, or None.
 
     Rational cancellation is all the textbook fusions need (p_i (−t_i / p_i) = −t_i;
-    (−t/y + (1 − t)/(1 − y)) y (1 − y) = y − t). A result that brings in a function the
-    expression did not have (sympy rewriting tanh with cosh) is not a textbook form: None.
+    (−t/y + (1 − t)/(1 − y)) y (1 − y) = y − t). Traces of matrix products are opaque to it
+    (placeholders), so scalar algebra never reorders a matrix product. A result that brings in
+    a function the expression did not have (tanh rewritten with cosh) is not a textbook form.
     """
-    simplified = sp.factor_terms(sp.cancel(expr))
+    hidden, placeholders = _hide_traces(expr)
+    simplified = sp.factor_terms(sp.cancel(hidden)).xreplace(placeholders)
     if _function_types(simplified) - _function_types(expr):
         return None
     return simplified
+
+
+def _hide_traces(expr: sp.Basic) -> tuple[sp.Basic, dict[sp.Basic, sp.Basic]]:
+    """``expr`` with every trace replaced by a placeholder, and the way back."""
+    traces = {node for node in postorder(expr) if isinstance(node, sp.Trace)}
+    if not traces:
+        return expr, {}
+    names = {trace: sp.Dummy("tr") for trace in traces}
+    return substitute(expr, names), {dummy: trace for trace, dummy in names.items()}
 
 
 def _function_types(expr: sp.Basic) -> set[type]:
@@ -264,7 +278,8 @@ def _lift(entry: sp.Basic, i: sp.Basic, shape: tuple[sp.Basic, sp.Basic]) -> sp.
     if not entry.has(i):
         return entry * sp.OneMatrix(*shape)
     if isinstance(entry, MatrixElement):
-        return entry.parent if entry.indices == (i, 0) else None
+        whole = entry.indices == (i, 0) and entry.parent.shape == shape  # not a column of W
+        return entry.parent if whole else None
     if isinstance(entry, sp.Add):
         parts = [_lift(term, i, shape) for term in entry.args]
         return None if any(p is None for p in parts) else sp.MatAdd(*parts)

@@ -25,6 +25,7 @@ from derive.errors import (
 from derive.functions import (
     VECTOR_FUNCTIONS,
     VectorFunction,
+    absolute,
     elementwise,
     generic_function,
     sigmoid,
@@ -113,7 +114,7 @@ EXPRESSIONS: list[tuple[str, Any, tuple[Any, Any]]] = [
     ("sum(W1)", sp.Trace(sp.OneMatrix(1, k) * W1 * sp.OneMatrix(n, 1)), SCALAR),
     ("sum(c)", c, SCALAR),
     ("norm(x)", sp.sqrt(sp.Trace(x.T * x)), SCALAR),
-    ("norm(c)", sp.Abs(c), SCALAR),
+    ("norm(c)", absolute(c), SCALAR),
     ("W1 (x + x)", W1 * (x + x), (k, 1)),
 ]
 
