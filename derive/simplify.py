@@ -20,6 +20,10 @@ from derive.graph import NodeMap, bottom_up, postorder, substitute
 from derive.model import Network
 from derive.softmax import Softmax
 
+# The fusions recognise textbook forms (y − t, p − t), which are small in matrix form (at most
+# 9 operations in every example); forming the entries of a larger product costs seconds.
+FUSE_OPS = 12
+
 
 class Tidy:
     """Combine like terms and pull out common factors, bottom up over the shared graph.
@@ -180,7 +184,7 @@ def fuse_entrywise(
     over a one-hot target's entries is 1, σ(z_i) folds back to y_i. The result is lifted back
     (X_i → X, products → ⊙, functions → entrywise) when every term is an entry at i.
     """
-    if expr.shape[1] != 1 or expr.shape == (1, 1):
+    if expr.shape[1] != 1 or expr.shape == (1, 1) or sp.count_ops(expr) > FUSE_OPS:
         return None
     # softmax(z) written inline is one vector p here, as if the user had named it
     named = {
