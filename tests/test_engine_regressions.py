@@ -165,3 +165,38 @@ wrt: [W]
 def test_softmax_inside_the_loss_simplifies_like_a_named_p() -> None:
     answers = solve(_network(CASES["softmax-inside-the-loss"])).parts[0].answers
     assert tex(answers["W2"].value) == r"(\operatorname{softmax}(z) - t) h^{\top}"
+
+
+def _two_back_chain(depth: int) -> str:
+    given = ["  h0: scalar", "  h1: scalar"] + [f"  w{k}: scalar" for k in range(1, depth + 1)]
+    lines = [f"  - h{k + 1} = sigmoid(w{k} h{k}) + h{k - 1}" for k in range(1, depth + 1)]
+    return "\n".join(
+        ["given:", *given, "forward:", *lines, f"loss: e = h{depth + 1}^2 / 2", "wrt: [w1, w2]"]
+    )
+
+
+def test_json_writes_an_enormous_answer_with_named_adjoints() -> None:
+    import json
+
+    import sympy as sp
+
+    from derive.functions import SREPR_NAMESPACE
+
+    network = _network(_two_back_chain(30))
+    solution = solve(network)
+    text = solution.to_json()
+    assert len(text) < 200_000  # the substituted tree would have about 10^6 paths
+    part = json.loads(text)["parts"][0]
+    answer = part["answers"]["w1"]
+    assert answer["substituted"] is False
+    namespace = {**vars(sp), **SREPR_NAMESPACE}
+    dims = concrete_dims(network)
+    point = draw_point(network, dims, np.random.default_rng(1))
+    evaluator = Evaluator(forward(network, point, dims), dims)
+    for adjoint in part["adjoints"]:  # closest to the loss first: each uses earlier ones
+        value = evaluator(eval(adjoint["sympy"], namespace))
+        evaluator.values[sp.Symbol(adjoint["name"])] = value
+        evaluator.memo.clear()
+    compact = evaluator(eval(answer["sympy"], namespace))
+    checked = Evaluator(forward(network, point, dims), dims)(solution.parts[0].answers["w1"].value)
+    assert np.isclose(float(compact), float(checked), rtol=1e-10)
