@@ -20,9 +20,9 @@ from derive.graph import NodeMap, bottom_up, postorder, substitute
 from derive.model import Network
 from derive.softmax import Softmax
 
-# The fusions recognise textbook forms (y − t, p − t), which are small in matrix form (at most
-# 9 operations in every example); forming the entries of a larger product costs seconds.
-FUSE_OPS = 12
+# The fusions recognise textbook forms (y − t, p − t): entry i of those needs at most one inner
+# product (softmax's pᵀδ). Entries of longer products nest sums that cost sympy seconds.
+FUSE_INNER_PRODUCTS = 1
 
 
 class Tidy:
@@ -184,7 +184,7 @@ def fuse_entrywise(
     over a one-hot target's entries is 1, σ(z_i) folds back to y_i. The result is lifted back
     (X_i → X, products → ⊙, functions → entrywise) when every term is an entry at i.
     """
-    if expr.shape[1] != 1 or expr.shape == (1, 1) or sp.count_ops(expr) > FUSE_OPS:
+    if expr.shape[1] != 1 or expr.shape == (1, 1) or _inner_products(expr) > FUSE_INNER_PRODUCTS:
         return None
     # softmax(z) written inline is one vector p here, as if the user had named it
     named = {
@@ -218,6 +218,15 @@ def fuse_entrywise(
     if lifted is None or lifted.has(sp.Sum, MatrixElement):  # Σ_k t_k, t_0 + t_1: not a vector
         return None
     return lifted
+
+
+def _inner_products(expr: sp.Basic) -> int:
+    """How many summed indices entry i of ``expr`` has: k − 1 for each product of k matrices."""
+    return sum(
+        len(node.as_coeff_matrices()[1]) - 1
+        for node in postorder(expr)
+        if isinstance(node, sp.MatMul)
+    )
 
 
 def _cancel(expr: sp.Basic) -> sp.Basic | None:
