@@ -163,16 +163,26 @@ def _resolve(result: Backward, tidy: Tidy) -> None:
     anchors = {s for s, count in uses.items() if count > 1}
     # in terms of anchors only: non-anchors are used once, so inlining them copies nothing
     over_anchors: dict[sp.Basic, sp.Basic] = {}
+    # the anchors in each over_anchors expression, counted once when it is made: counting them
+    # again in every expression that inlines it would walk a chain of inlined adjoints each time
+    anchors_in: dict[sp.Basic, Counter[sp.Basic]] = {}
     for adjoint in adjoints.values():
-        replacements = {
-            s: over_anchors[s] for s in _symbols(adjoint.definition) if s in over_anchors
-        }
+        local = occurrences(adjoint.definition, anchors | set(over_anchors))
+        replacements = {s: over_anchors[s] for s in local if s in over_anchors}
         expr = substitute(adjoint.definition, replacements) if replacements else adjoint.definition
-        for anchor, count in occurrences(expr, anchors).items():
+        counts: Counter[sp.Basic] = Counter()
+        for symbol, count in local.items():
+            inner = anchors_in[symbol] if symbol in over_anchors else Counter({symbol: 1})
+            for anchor, times in inner.items():
+                counts[anchor] += count * times
+        for anchor, count in list(counts.items()):
             if count > 1:
-                expr = collect_linear(expr, anchor) or expr
+                collected = collect_linear(expr, anchor)
+                if collected is not None:
+                    expr, counts[anchor] = collected, 1
         if adjoint.symbol not in anchors:
             over_anchors[adjoint.symbol] = expr
+            anchors_in[adjoint.symbol] = counts
         adjoint.resolved = expr
     resolved: dict[sp.Basic, sp.Basic] = {}
     memo: NodeMap[sp.Basic] = NodeMap()
