@@ -27,7 +27,7 @@ from derive.errors import DeriveError, InputFileError, InternalError
 from derive.load import YamlReader, load_network, read_input
 from derive.model import Network, Part, Solution
 from derive.parse import TextSpan
-from derive.problems import ProblemSpec, kind_module
+from derive.problems import ProblemSpec, solver
 from derive.solve import solve
 
 COMMON_KEYS = ("id", "title", "statement", "kind")
@@ -119,7 +119,7 @@ class ProblemSetReader(YamlReader):
         try:
             if kind == "network":
                 return self._network_parts(entries, identifier, title, statement, points)
-            module = kind_module(kind, location=self.location(entries["kind"][1]))
+            solve_kind = solver(kind, location=self.location(entries["kind"][1]))
             fields = {
                 key: _plain(value) for key, (_, value) in entries.items() if key not in COMMON_KEYS
             }
@@ -129,7 +129,7 @@ class ProblemSetReader(YamlReader):
                 if key not in COMMON_KEYS
             }
             spec = ProblemSpec(identifier, title, statement, fields, where, dict(solved), spans)
-            return [module.solve(spec)]
+            return [solve_kind(spec)]
         except InternalError as error:  # name the problem's part: hw-1, hw-1-skip
             part = identifier if error.part == "main" else f"{identifier}-{error.part}"
             raise InternalError(part, error.original) from error.original

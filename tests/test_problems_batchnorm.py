@@ -14,7 +14,13 @@ import sympy as sp
 
 from derive.errors import InputFileError, Location, VerificationError
 from derive.model import Part, Solution
-from derive.problems import ProblemSpec, batchnorm_backward, batchnorm_numbers, solver
+from derive.problems import (
+    ProblemSpec,
+    batchnorm_backward,
+    batchnorm_numbers,
+    kind_module,
+    solver,
+)
 from derive.problems.batchnorm_check import BN
 from derive.problems.batchnorm_check import check as check_backward
 
@@ -34,7 +40,7 @@ def seed3() -> Part:
 
 
 def test_numbers_registered() -> None:
-    assert solver("batchnorm_numbers") is batchnorm_numbers.solve
+    assert kind_module("batchnorm_numbers") is batchnorm_numbers
     assert set(batchnorm_numbers.FIELDS) == {"batch", "gamma", "beta", "epsilon"}
 
 
@@ -152,7 +158,7 @@ def test_a_single_value_needs_epsilon() -> None:
 )
 def test_numbers_errors(fields: dict[str, object], message: str) -> None:
     with pytest.raises(InputFileError) as raised:
-        batchnorm_numbers.solve(spec(fields))
+        solver("batchnorm_numbers")(spec(fields))
     assert message in raised.value.message
     assert raised.value.location == WHERE
 
@@ -187,7 +193,7 @@ def full() -> Part:
 
 
 def test_backward_registered() -> None:
-    assert solver("batchnorm_backward") is batchnorm_backward.solve
+    assert kind_module("batchnorm_backward") is batchnorm_backward
     assert set(batchnorm_backward.FIELDS) == {"variant"}
 
 
@@ -305,7 +311,7 @@ def test_unknown_variant(variant: object, message: str) -> None:
 def test_backward_rejects_unknown_fields() -> None:
     message = "unknown field 'varient' (did you mean 'variant'? this kind has variant)"
     with pytest.raises(InputFileError) as raised:
-        batchnorm_backward.solve(spec({"varient": "demeaned"}, "001-4"))
+        solver("batchnorm_backward")(spec({"varient": "demeaned"}, "001-4"))
     assert message in raised.value.message
     assert raised.value.location == WHERE
 

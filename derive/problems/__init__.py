@@ -72,6 +72,16 @@ def kind_module(kind: str, *, location: Location | None = None) -> ModuleType:
 
 
 def solver(kind: str, *, location: Location | None = None) -> Callable[[ProblemSpec], Part]:
+    """The kind's solve, refusing any field the kind does not have (a misspelled or unsupported
+    field, such as ``momentum`` for ``update``, would otherwise be ignored without a word)."""
     module = kind_module(kind, location=location)
-    solve: Callable[[ProblemSpec], Part] = module.solve
+    fields: Mapping[str, str] = module.FIELDS
+    kind_solve: Callable[[ProblemSpec], Part] = module.solve
+
+    def solve(spec: ProblemSpec) -> Part:
+        from derive.problems.field_values import reject_unknown  # it imports this module
+
+        reject_unknown(spec, fields)
+        return kind_solve(spec)
+
     return solve

@@ -16,7 +16,7 @@ from derive.errors import VerificationError
 from derive.model import Answer, Line, Part, Step, Tex, Verification
 from derive.printing import tex
 from derive.problems import ProblemSpec
-from derive.problems.field_values import exact_number, field_error, reject_unknown
+from derive.problems.field_values import exact_number, field_error
 from derive.verify import within_tolerance
 
 FIELDS: dict[str, str] = {
@@ -32,7 +32,6 @@ CONTINUE = Tex("")  # the left side of a continued line: "= …" under the previ
 
 def solve(spec: ProblemSpec) -> Part:
     """The Part for one batch: μ, σ², σ, x̂ = (x − μ)/σ and y = γx̂ + β, exactly."""
-    reject_unknown(spec, FIELDS)
     batch = _batch(spec)
     gamma = _number(spec, "gamma", default=1)
     beta = _number(spec, "beta", default=0)

@@ -16,7 +16,7 @@ from derive.errors import VerificationError
 from derive.model import Answer, Line, MathItem, Part, Step, Tex
 from derive.printing import tex
 from derive.problems import ProblemSpec
-from derive.problems.field_values import field_error, reject_unknown, symbol_or_number
+from derive.problems.field_values import field_error, symbol_or_number
 from derive.problems.least_squares_check import check
 
 FIELDS: dict[str, str] = {
@@ -77,7 +77,6 @@ def make_symbols(lam: sp.Expr) -> Symbols:
 
 def solve(spec: ProblemSpec) -> Part:
     """The Part for one least-squares problem: expand, differentiate, solve, read the SVD."""
-    reject_unknown(spec, FIELDS)
     s = make_symbols(_regularization(spec))
     A, b, x = s.A, s.b, s.x
     terms = [x.T * A.T * A * x, -2 * x.T * A.T * b, b.T * b]
