@@ -12,6 +12,8 @@ import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardProduct
 
+from derive.simplify import tidy
+
 
 def collect_linear(expr: sp.Basic, adjoint: sp.Basic) -> sp.Basic | None:
     """``expr`` rewritten so that ``adjoint`` occurs once, or None if its form is not handled."""
@@ -26,7 +28,7 @@ def collect_linear(expr: sp.Basic, adjoint: sp.Basic) -> sp.Basic | None:
                 coefficients.append(coefficient)
             else:
                 return None
-        return sp.factor_terms(sp.Add(*coefficients)) * adjoint + sp.Add(*rest)
+        return tidy(sp.Add(*coefficients)) * adjoint + sp.Add(*rest)
     terms = sp.MatAdd.make_args(expr)
     entrywise = _collect_entrywise(terms, adjoint)
     if entrywise is not None:
