@@ -172,11 +172,6 @@ class SharedRepr(ReprPrinter):
         return printed
 
 
-def srepr(expr: sp.Basic) -> str:
-    """``sympy.srepr(expr)``, the same text, printing a shared subexpression once."""
-    return SharedRepr()(expr)
-
-
 @contextmanager
 def deep_recursion(limit: int = PRINTING_RECURSION) -> Iterator[None]:
     """Let a recursive sympy pass (a printer) go as deep as a deep network's answer nests."""
