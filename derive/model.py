@@ -124,6 +124,7 @@ class Line:
     lhs: MathItem
     rhs: MathItem | None = None
     relation: str = "="
+    value: sp.Basic | None = None  # the sympy expression a Tex rhs is written from, if any
 
 
 @dataclass(frozen=True)

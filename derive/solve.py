@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from derive.engine import backward
 from derive.errors import DeriveError, InternalError
-from derive.model import Line, MathItem, Network, Part, Solution, Tex, as_dim
+from derive.model import MathItem, Network, Part, Solution, Tex, as_dim
 from derive.printing import tex
+from derive.source_tex import setup_line
 from derive.steps import adjoint_steps, answer_for, check_notation, default_notation
 from derive.verify import verify
 
@@ -52,7 +53,7 @@ def network_part(network: Network, name: str, notation: str, *, points: int = 3)
         heading="Gradients" if name == "main" else name,
         statement=_statement(network),
         assumptions=assumptions(network, notation),
-        setup=[Line(eq.target.symbol, eq.rhs) for eq in network.equations],
+        setup=[setup_line(eq, quantities=network.quantities) for eq in network.equations],
         steps=steps,
         answers=answers,
         verification=verification,

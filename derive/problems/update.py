@@ -118,7 +118,7 @@ def _error(spec: ProblemSpec, message: str) -> InputFileError:
 
 def _parameter(gradient: Answer, source: Part) -> sp.Basic:
     """The parameter's own sympy symbol: as the earlier problem uses it, else from the shape."""
-    used = gradient.value.free_symbols.union(*(_symbols(line.rhs) for line in source.setup))
+    used = gradient.value.free_symbols.union(*(_symbols(_rhs(line)) for line in source.setup))
     for symbol in used:
         if getattr(symbol, "name", None) == gradient.name:
             return symbol
@@ -129,6 +129,11 @@ def _parameter(gradient: Answer, source: Part) -> sp.Basic:
         for d in gradient.shape
     )
     return sp.MatrixSymbol(gradient.name, rows, cols)
+
+
+def _rhs(line: Line) -> object:
+    """A setup line's right side as sympy (a network's setup prints the user's text)."""
+    return line.rhs if line.value is None else line.value
 
 
 def _symbols(item: object) -> set[sp.Basic]:
@@ -157,7 +162,7 @@ def check(
 
     None when it has none (a problem of another kind): its own check covers the gradient.
     """
-    equations = [(line.lhs, line.rhs) for line in source.setup]
+    equations = [(line.lhs, _rhs(line)) for line in source.setup]
     if not equations or not all(isinstance(side, sp.Basic) for pair in equations for side in pair):
         return None
     rng = np.random.default_rng(0)
