@@ -88,13 +88,9 @@ def assumptions(network: Network, notation: str) -> list[MathItem]:
             Tex(rf"\delta_v = \partial {loss} / \partial v \text{{ for every quantity }} v")
         )
     else:
-        found.append(
-            Tex(
-                rf"\delta_v = \partial {loss} / \partial v \text{{ has the shape of }} v"
-                r"\text{ (denominator layout); vectors are columns; }"
-                r"1 \times 1 \text{ results are scalars}"
-            )
-        )
+        found.append(Tex(rf"\delta_v = \partial {loss} / \partial v \text{{ has the shape of }} v"))
+        # running text, not one formula: a line of text may break, a formula may not
+        found.append("Denominator layout: vectors are columns, and 1 × 1 results are scalars.")
     for name in sorted(network.onehot):
         found.append(f"{name} is a one-hot target: its entries are 0 or 1 and sum to 1.")
     found.extend(network.assumptions)
