@@ -18,7 +18,7 @@ import sympy as sp
 
 from derive.errors import ExpressionSyntaxError, Location
 
-Operator = Literal["+", "-", "*", "/", ".*", "^"]
+Operator = Literal["+", "-", "*", "/", ".*", "./", "^", ".^"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,28 @@ class Binary:
     offset: int
 
 
-Node = Number | Name | Call | Negate | Transposed | Binary
+@dataclass(frozen=True)
+class Constant:
+    """A matrix constant whose size the context gives: ``ones`` (𝟏), ``zeros`` (𝟎) or
+    ``identity`` (I); ``size`` is a dimension written with it (𝟏_n), if any."""
+
+    kind: Literal["ones", "zeros", "identity"]
+    size: str | None
+    offset: int
+
+
+@dataclass(frozen=True)
+class Summation:
+    """Σ_{index = lower}^{upper} body, as a page writes a sum over entries."""
+
+    index: str
+    lower: Node
+    upper: Node
+    body: Node
+    offset: int
+
+
+Node = Number | Name | Call | Negate | Transposed | Binary | Constant | Summation
 
 
 @dataclass(frozen=True)
@@ -139,6 +160,13 @@ def fully_parenthesized(node: Node) -> str:
             return f"{fully_parenthesized(node.operand)}^T"
         case Binary():
             return f"({fully_parenthesized(node.left)} {node.op} {fully_parenthesized(node.right)})"
+        case Constant():
+            return node.kind if node.size is None else f"{node.kind}_{node.size}"
+        case Summation():
+            limits = (
+                f"{node.index}={fully_parenthesized(node.lower)}..{fully_parenthesized(node.upper)}"
+            )
+            return f"sum[{limits}]({fully_parenthesized(node.body)})"
 
 
 _OPERATORS: dict[str, Operator] = {

@@ -23,16 +23,18 @@ from derive.errors import (
     UnknownSymbolError,
     UnsupportedError,
 )
-from derive.functions import ACTIVATIONS, VECTOR_FUNCTIONS, elementwise
+from derive.functions import ACTIVATIONS, ENTRY, VECTOR_FUNCTIONS, elementwise
 from derive.model import Quantity, Shape
 from derive.parse import (
     Binary,
     Call,
+    Constant,
     Name,
     Negate,
     Node,
     Number,
     Operator,
+    Summation,
     TextSpan,
     Transposed,
     parse_expression,
@@ -123,7 +125,22 @@ class ExpressionBuilder:
                 return Shaped(operand.expr.T, (operand.cols, operand.rows))
             case Binary():
                 left, right = self.build(node.left), self.build(node.right)
-                return _BINARY_RULES[node.op](self, left, right, node.offset)
+                rule: Callable[[Shaped, Shaped, int], Shaped] = getattr(
+                    self, _BINARY_RULES[node.op]
+                )
+                return rule(left, right, node.offset)
+            case Constant():
+                return self.constant(node)
+            case Summation():
+                return self.summation(node)
+
+    def summation(self, node: Summation) -> Shaped:
+        """Σ with limits is LaTeX notation; the network language writes sum(...)."""
+        raise self.fail(UnsupportedError, "write a sum as sum(...)", node.offset)
+
+    def constant(self, node: Constant) -> Shaped:
+        """𝟏, 𝟎 and I take their size from the context, which only the LaTeX reader infers."""
+        raise self.fail(UnsupportedError, f"a {node.kind} matrix needs a size", node.offset)
 
     def _bind_postfix_to_parentheses(self, node: Node) -> Node:
         """`W (x + b)^T` is W times (x + b)ᵀ: the grammar reads `W (` as a call, so a postfix
@@ -254,6 +271,22 @@ class ExpressionBuilder:
             raise self.fail(ShapeError, message, offset)
         return Shaped(sp.HadamardProduct(a.expr, b.expr), a.shape)
 
+    def entrywise_divide(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
+        """A ⊘ B = A ⊙ (1 ⊘ B), the entrywise reciprocal kept as a function of B."""
+        if b.is_scalar:
+            return self.divide(a, b, offset)
+        reciprocal = Shaped(elementwise(sp.Lambda(ENTRY, 1 / ENTRY), b.expr), b.shape)
+        return self.hadamard(a, reciprocal, offset)
+
+    def entrywise_power(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
+        """A^∘p: every entry of A to the scalar power p."""
+        if a.is_scalar:
+            return self.power(a, b, offset)
+        if not b.is_scalar:
+            message = f"an exponent must be a scalar, not {format_shape(b.shape)}"
+            raise self.fail(ShapeError, message, offset)
+        return Shaped(elementwise(sp.Lambda(ENTRY, ENTRY**b.expr), a.expr), a.shape)
+
     def power(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
         if not a.is_scalar:
             message = (
@@ -274,11 +307,14 @@ def _spread(x: Shaped, *, over: Shaped) -> Shaped:
     return x
 
 
-_BINARY_RULES: dict[Operator, Callable[[ExpressionBuilder, Shaped, Shaped, int], Shaped]] = {
-    "+": ExpressionBuilder.add,
-    "-": ExpressionBuilder.subtract,
-    "*": ExpressionBuilder.multiply,
-    "/": ExpressionBuilder.divide,
-    ".*": ExpressionBuilder.hadamard,
-    "^": ExpressionBuilder.power,
+# The builder method for each operator (looked up on the instance, so a subclass's rule wins).
+_BINARY_RULES: dict[Operator, str] = {
+    "+": "add",
+    "-": "subtract",
+    "*": "multiply",
+    "/": "divide",
+    ".*": "hadamard",
+    "./": "entrywise_divide",
+    "^": "power",
+    ".^": "entrywise_power",
 }

@@ -1,0 +1,398 @@
+"""Building a LaTeX formula's syntax tree into sympy: names as printed, sizes from context.
+
+``LatexBuilder`` is the network files' ``ExpressionBuilder`` with what a page adds:
+
+- a name is found by printing every quantity's own name (``latex_name``) and normalising both
+  sides, so W_{1}, W_1 and and W1 all find W1; a run of letters that is
+  no name (``xW``) is read as a product of names;
+- 𝟏, 𝟎 and I get sizes that are unknowns ("free" dimensions) until an operation ties them
+  to a neighbour: 𝟏 − σ(z) takes the shape of z, 1ᵀ x the length of x, c I + A the size of A.
+  A vector of ones left with its length unknown is an error that asks for \\mathbf{1}_{n}.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Mapping
+
+import sympy as sp
+from sympy.matrices.expressions.diagonal import DiagMatrix
+
+from derive.errors import ShapeError, UnknownFunctionError, UnknownSymbolError
+from derive.functions import ACTIVATIONS, ENTRY, VECTOR_FUNCTIONS, absolute, elementwise, signum
+from derive.model import Shape
+from derive.parse import Binary, Call, Constant, Name, Node, Number, Summation, TextSpan
+from derive.printing import latex_name
+from derive.shapes import SCALAR, ExpressionBuilder, Scope, Shaped, format_shape
+
+# Scalar functions a formula may call, by the name the reader normalises them to; applied to
+# a vector or matrix they act entry by entry.
+READ_FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
+    **{name: activation.function for name, activation in ACTIVATIONS.items()},
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "sqrt": sp.sqrt,
+    "abs": absolute,
+    "sign": signum,
+    "step": sp.Heaviside,
+}
+
+# Other spellings of the same functions: σ is the sigmoid unless the problem declares a σ.
+ALIASES: dict[str, str] = {
+    "sigma": "sigmoid",
+    "H": "step",
+    "Heaviside": "step",
+    "sgn": "sign",
+    "mathbb_I": "step",
+    "operatorname_Var": "Var",
+}
+
+
+_NAME_BASE = re.compile(
+    r"\\(?P<accent>hat|bar|tilde|dot|widehat|widetilde)\s*\{\s*(?P<accented>[^{}]*)\}"
+    r"|\\(?:mathit|mathrm|operatorname|text)\s*\{\s*(?P<grouped>[A-Za-z][A-Za-z0-9]*)\s*\}"
+    r"|\\(?P<command>[A-Za-z]+)"
+    r"|(?P<letters>[A-Za-z]+\d*)"
+)
+
+
+_SUBSCRIPTS = re.compile(r"_\s*(\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9])")
+_WRAPPED = re.compile(
+    r"\s*(?:\\left\s*\(|\(|\{)(?P<name>.*)(?:\\right\s*\)|\)|\})(?P<entry>\s*_.*)"
+)
+
+
+def normalize_name(text: str) -> str:
+    """A LaTeX name as an identifier: W_{1} → W_1, \\delta_{W_{1}} → delta_W_1, \\hat{y} → y_hat,
+    \\mathit{reg} → reg, \\sigma' → sigma'. Equal names print equal, so a quantity is found by
+    normalising its own ``latex_name``."""
+    wrapped = _WRAPPED.fullmatch(text)  # (W_{1})_{ij} and {x}_{k}: the name inside, then i j
+    text = (wrapped["name"] + wrapped["entry"] if wrapped else text).strip()
+    primes = len(text) - len(text.rstrip("'"))
+    text = text.rstrip("'").strip()
+    match = _NAME_BASE.match(text)
+    if match is None:
+        return text + "'" * primes
+    if match["accent"]:
+        accent = match["accent"].removeprefix("wide")
+        base = f"{normalize_name(match['accented'])}_{accent}"
+    else:
+        base = match["grouped"] or match["command"] or match["letters"]
+    rest = text[match.end() :].strip()
+    for subscript in _SUBSCRIPTS.findall(rest):  # W_{1}, and (W_{1})_{ij} once unwrapped
+        subscript = subscript.strip()
+        if subscript.startswith("{") and subscript.endswith("}"):
+            subscript = subscript[1:-1]
+        if re.fullmatch(r"[A-Za-z0-9 ]+", subscript):  # δ_{i j}: entry labels ij
+            subscript = subscript.replace(" ", "")
+        parts = [normalize_name(part) for part in _top_level_commas(subscript)]
+        base = "_".join([base, *parts])
+    return base + "'" * primes
+
+
+def _top_level_commas(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    parts.append(text[start:])
+    return [part for part in parts if part.strip()]
+
+
+_free_dimensions = (sp.Dummy(f"free{n}", integer=True, positive=True) for n in itertools.count())
+
+
+class LatexBuilder(ExpressionBuilder):
+    """``ExpressionBuilder`` for LaTeX: printed names, more functions, sizes inferred."""
+
+    def __init__(
+        self, scope: Scope, text: str, span: TextSpan, indices: Mapping[str, sp.Symbol]
+    ) -> None:
+        super().__init__(scope, text, span)
+        self.indices = indices  # entry labels a formula may use: x_{i}, W_{ij}, δ_{s,i}
+        # a free dimension → what it becomes if nothing ties it (a vector of ones is a column)
+        self.free: dict[sp.Symbol, int | None] = {}
+        self.printed = {normalize_name(latex_name(name)): name for name in self.scope.quantities}
+        self.dimensions = {
+            str(symbol): symbol
+            for q in self.scope.quantities.values()
+            for dim in q.shape
+            for symbol in sp.sympify(dim).free_symbols
+        }
+
+    def finish(self, node: Node, shape: Shape | None = None) -> Shaped:
+        """The whole formula, with any size still free tied to ``shape`` (the shape the
+        formula should have, if known), settled by default or reported."""
+        built = self.build(node)
+        if shape is not None and not built.is_scalar:
+            pairs = list(zip(built.shape, shape, strict=True))
+            built, _ = self._tie(built, Shaped(sp.S.Zero, shape), pairs)
+        settled = {d: sp.Integer(v) for d, v in self.free.items() if v is not None}
+        built = _replaced(built, settled)
+        unknown = [d for d in self.free if d not in settled and _mentions(built, d)]
+        if unknown:
+            raise self.fail(
+                ShapeError,
+                "cannot tell the size of a vector of ones or an identity here; "
+                r"write its length as a subscript, \mathbf{1}_{n}",
+                0,
+            )
+        return built
+
+    def build(self, node: Node) -> Shaped:
+        if not (isinstance(node, Binary) and node.op == "^" and isinstance(node.left, Name)):
+            return super().build(node)
+        # σ^{2} is the quantity named sigma^2 if there is one (a variance)
+        if isinstance(node.right, Number | Name):
+            written = node.right.value if isinstance(node.right, Number) else node.right.name
+            found = self._quantity(f"{node.left.name}^{written}")
+            if found is not None:
+                return super().name(found, node.left.offset)
+        # e^{x} is exp(x) unless e is a quantity
+        if node.left.name == "e" and self._quantity("e") is None:
+            return self.call(Call("exp", node.right, node.left.offset))
+        return super().build(node)
+
+    # --- names -------------------------------------------------------------------------------
+
+    def _quantity(self, name: str) -> str | None:
+        if name in self.printed:
+            return self.printed[name]
+        return name if name in self.scope.quantities else None
+
+    def name(self, name: str, offset: int) -> Shaped:
+        found = self._quantity(name)
+        if found is not None:
+            return super().name(found, offset)
+        if name in self.indices:  # an entry label or a size used as a number: 1/m, Σ_k^n
+            return Shaped(self.indices[name], SCALAR)
+        if name in self.dimensions:
+            return Shaped(self.dimensions[name], SCALAR)
+        if name == "I":
+            return self.constant(Constant("identity", None, offset))
+        entry = self._entry(name, offset)
+        if entry is not None:
+            return entry
+        pieces = self._letter_run(name)
+        if pieces:
+            product = super().name(pieces[0], offset)
+            for piece in pieces[1:]:
+                product = self.multiply(product, super().name(piece, offset), offset)
+            return product
+        return super().name(name, offset)
+
+    def _entry(self, name: str, offset: int) -> Shaped | None:
+        """x_{i}, W_{ij}, W_{i,j}, δ_{s,i}: an entry of a quantity, labelled by known indices."""
+        base, _, labels = name.rpartition("_")
+        if base == "delta" and len(labels) == 2 and all(x in self.indices for x in labels):
+            first, second = (self.indices[x] for x in labels)  # δ_{ij}, 1 where i = j
+            return Shaped(sp.KroneckerDelta(first, second), SCALAR)
+        quantity = self._quantity(base)
+        if quantity is None:
+            if "_" not in base:
+                return None
+            base, _, first = base.rpartition("_")  # W_{i,j} normalises to W_i_j
+            quantity, labels = self._quantity(base), f"{first}{labels}"
+            if quantity is None:
+                return None
+        return self.subscript(super().name(quantity, offset), labels, offset)
+
+    def subscript(self, matrix: Shaped, labels: str, offset: int) -> Shaped | None:
+        """Entry ``labels`` (one label for a vector, two for a matrix) of ``matrix``."""
+        if not all(label in self.indices for label in labels):
+            return None
+        symbols = [self.indices[label] for label in labels]
+        if isinstance(matrix.expr, sp.IndexedBase):  # x_{k} of a problem's indexed values
+            return Shaped(matrix.expr[tuple(symbols)], SCALAR)
+        if matrix.is_scalar:
+            return None
+        rows, cols = matrix.shape
+        if len(symbols) == 1 and cols == 1:
+            symbols.append(sp.S.Zero)
+        elif len(symbols) == 1 and rows == 1:
+            symbols.insert(0, sp.S.Zero)
+        if len(symbols) != 2:
+            return None
+        return Shaped(matrix.expr[symbols[0], symbols[1]], SCALAR)
+
+    def _letter_run(self, name: str) -> list[str] | None:
+        """``xW`` as the names x and W, if the letters split into quantities (longest first)."""
+        if not re.fullmatch(r"[A-Za-z]{2,}\d*", name):
+            return None
+        for end in range(len(name) - 1, 0, -1):
+            head = self._quantity(name[:end])
+            if head is not None:
+                rest = self._quantity(name[end:]) or self._letter_run(name[end:])
+                if isinstance(rest, str):
+                    return [head, rest]
+                if rest:
+                    return [head, *rest]
+        return None
+
+    def _is_function(self, name: str) -> bool:
+        return self._quantity(name) is None and name not in {**self.indices, **self.dimensions}
+
+    def summation(self, node: Summation) -> Shaped:
+        """Σ_{k=a}^{b} body: k is an entry label inside the body."""
+        index = self.indices.get(node.index) or sp.Symbol(node.index, integer=True)
+        lower, upper = self.build(node.lower), self.build(node.upper)
+        outer = self.indices
+        self.indices = {**outer, node.index: index}
+        try:
+            body = self.build(node.body)
+        finally:
+            self.indices = outer
+        if not (body.is_scalar and lower.is_scalar and upper.is_scalar):
+            message = f"a sum with limits adds scalars, not {format_shape(body.shape)}"
+            raise self.fail(ShapeError, message, node.offset)
+        return Shaped(sp.Sum(body.expr, (index, lower.expr, upper.expr)), SCALAR)
+
+    # --- functions ---------------------------------------------------------------------------
+
+    def call(self, node: Call) -> Shaped:
+        name = node.function
+        if not self._is_function(name):  # W_{1} (x + b), m (a + b): a product
+            factor = self.name(name, node.offset)
+            return self.multiply(factor, self.build(node.argument), node.offset)
+        base = name.rstrip("'")
+        order = len(name) - len(base)
+        if base in self.scope.functions:  # a declared f, or its derivative f'
+            function = self.scope.functions[base] if not order else sp.Function(f"{base}'")
+            return self.apply(function, self.build(node.argument))
+        base = ALIASES.get(base, base)
+        argument = self.build(node.argument)
+        if base in READ_FUNCTIONS:
+            return self.apply(_derivative(READ_FUNCTIONS[base], order), argument)
+        if base in VECTOR_FUNCTIONS and not order:
+            expr, shape = VECTOR_FUNCTIONS[base].build(argument.expr, argument.shape)
+            return Shaped(expr, shape)
+        if base == "diag" and not argument.is_scalar and argument.cols == 1:
+            return Shaped(DiagMatrix(argument.expr), (argument.rows, argument.rows))
+        if base == "tr" and not argument.is_scalar and argument.rows == argument.cols:
+            return Shaped(sp.Trace(argument.expr), SCALAR)
+        if base == "E" and argument.is_scalar:  # the mean over a problem's random variables
+            from sympy.stats import Expectation  # only dropout's problems need sympy.stats
+
+            return Shaped(Expectation(argument.expr), SCALAR)
+        if base == "Var" and argument.is_scalar:
+            from sympy.stats import Variance
+
+            return Shaped(Variance(argument.expr), SCALAR)
+        if base in ("diag", "tr"):
+            wanted = "a column vector" if base == "diag" else "a square matrix"
+            message = f"{base} takes {wanted}, not {format_shape(argument.shape)}"
+            raise self.fail(ShapeError, message, node.offset)
+        known = ", ".join(sorted({*READ_FUNCTIONS, *VECTOR_FUNCTIONS, "diag", "tr"}))
+        raise self.fail(UnknownFunctionError, f"unknown function '{name}'; known: {known}", 0)
+
+    @staticmethod
+    def apply(function: Callable[[sp.Expr], sp.Expr], argument: Shaped) -> Shaped:
+        if argument.is_scalar:
+            return Shaped(function(argument.expr), SCALAR)
+        return Shaped(elementwise(sp.Lambda(ENTRY, function(ENTRY)), argument.expr), argument.shape)
+
+    # --- sizes from context ------------------------------------------------------------------
+
+    def constant(self, node: Constant) -> Shaped:
+        size = self._size(node) if node.size is not None else None
+        if node.kind == "identity":
+            side = size or self._free(None)
+            return Shaped(sp.Identity(side), (side, side))
+        rows = size or self._free(None)
+        cols = sp.Integer(1) if size is not None else self._free(1)
+        matrix = sp.OneMatrix if node.kind == "ones" else sp.ZeroMatrix
+        return Shaped(matrix(rows, cols), (rows, cols))
+
+    def _size(self, node: Constant) -> sp.Expr:
+        written = node.size or ""
+        if written.isdigit():
+            return sp.Integer(written)
+        if written in self.dimensions:
+            return self.dimensions[written]
+        raise self.fail(UnknownSymbolError, f"unknown dimension '{written}'", node.offset)
+
+    def _free(self, default: int | None) -> sp.Symbol:
+        dimension = next(_free_dimensions)
+        self.free[dimension] = default
+        return dimension
+
+    def _tie(
+        self, a: Shaped, b: Shaped, pairs: list[tuple[sp.Expr, sp.Expr]]
+    ) -> tuple[Shaped, Shaped]:
+        """``a`` and ``b`` with each free dimension of a pair replaced by its partner."""
+        for first, second in pairs:
+            mapping = {}
+            if first in self.free and first != second:
+                mapping = {first: second}
+            elif second in self.free:
+                mapping = {second: first}
+            if mapping:
+                a, b = _replaced(a, mapping), _replaced(b, mapping)
+                pairs = [(x.xreplace(mapping), y.xreplace(mapping)) for x, y in pairs]
+        return a, b
+
+    def _columns_by_default(self, x: Shaped) -> Shaped:
+        """A vector of ones of unknown size in a product is a column (1ᵀ x, W 1)."""
+        mapping = {
+            d: sp.Integer(1)
+            for d in x.shape
+            if self.free.get(d) == 1 and all(e in self.free for e in x.shape)
+        }
+        return _replaced(x, mapping) if mapping else x
+
+    def _same_shape(self, a: Shaped, b: Shaped) -> tuple[Shaped, Shaped]:
+        if a.is_scalar or b.is_scalar:
+            return a, b
+        return self._tie(a, b, [(a.rows, b.rows), (a.cols, b.cols)])
+
+    def add(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
+        return super().add(*self._same_shape(a, b), offset)
+
+    def subtract(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
+        return super().subtract(*self._same_shape(a, b), offset)
+
+    def hadamard(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
+        return super().hadamard(*self._same_shape(a, b), offset)
+
+    def multiply(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
+        if not (a.is_scalar or b.is_scalar):
+            a, b = self._columns_by_default(a), self._columns_by_default(b)
+            a, b = self._tie(a, b, [(a.cols, b.rows)])
+        return super().multiply(a, b, offset)
+
+    def power(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
+        """A^{-1} is the inverse and A^{k} a matrix power of a square A; scalars as usual."""
+        if a.is_scalar:
+            return super().power(a, b, offset)
+        if a.rows != a.cols or not (b.is_scalar and b.expr.is_Integer):
+            message = (
+                f"cannot raise {format_shape(a.shape)} to the power {b.expr}: only a square "
+                r"matrix has integer powers (write A^{\circ p} for an entrywise power)"
+            )
+            raise self.fail(ShapeError, message, offset)
+        if b.expr == -1:
+            return Shaped(sp.Inverse(a.expr), a.shape)
+        return Shaped(sp.MatPow(a.expr, b.expr), a.shape)
+
+
+def _derivative(function: Callable[[sp.Expr], sp.Expr], order: int) -> Callable[[sp.Expr], sp.Expr]:
+    """f, or its ``order``-th derivative as a function (σ' ↦ σ(x)(1 − σ(x)))."""
+    if not order:
+        return function
+    variable = sp.Dummy("x")
+    derivative = sp.Lambda(variable, sp.diff(function(variable), variable, order))
+    return derivative
+
+
+def _replaced(x: Shaped, mapping: dict[sp.Symbol, sp.Expr]) -> Shaped:
+    if not mapping:
+        return x
+    rows, cols = (d.xreplace(mapping) for d in x.shape)
+    return Shaped(x.expr.xreplace(mapping), (rows, cols))
+
+
+def _mentions(x: Shaped, dimension: sp.Symbol) -> bool:
+    return dimension in x.expr.free_symbols or dimension in x.shape
