@@ -7,8 +7,6 @@ and "index" (the matrix steps plus each result entry by entry, δ_{s,i} and ∂e
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.hadamard import HadamardProduct
@@ -164,45 +162,51 @@ def _as_tex(item: object) -> str:
 
 
 def _rule_text(adjoint: Adjoint, users: str, onehot: frozenset[str] = frozenset()) -> str:
-    names = sorted({RULES[t][0] for t in _rule_types(adjoint)})
-    text = f"Sum over the equations that use {adjoint.quantity.name}: {users}."
-    if names:
-        text += " Rules: " + ", ".join(names) + "."
-    if adjoint.inlined is not None:
-        text += (
-            " Then the later adjoint is substituted and the result simplified with the forward "
-            "definitions"
-        )
-        text += " (entry by entry)" if not adjoint.quantity.is_scalar else ""
-        if onehot:
-            text += f"; {', '.join(sorted(onehot))} one-hot, so its entries sum to 1"
-        text += "."
-    return text
+    """What the step uses, in a few words: the rule of the node nearest the quantity (or that
+    several uses add up), and the one-hot fact a simplification needs. Nothing for a plain
+    substitution (u = v)."""
+    kinds = _nearest_rules(adjoint)
+    found = []
+    if len(adjoint.terms) > 1:
+        found.append(f"{adjoint.quantity.name} is used by {users}: the contributions add")
+    elif len(kinds) == 1 and kinds[0] is not None:
+        name = RULES[kinds[0]][0]
+        found.append(name[:1].upper() + name[1:])
+    if adjoint.inlined is not None and onehot:
+        found.append(f"{', '.join(sorted(onehot))} is one-hot: its entries sum to 1")
+    return "; ".join(found) + ("." if found else "")
 
 
 def _rule_math(adjoint: Adjoint) -> Tex | None:
-    formulas = [RULES[t][1] for t in _rule_types(adjoint)]
-    return Tex(r";\quad ".join(formulas)) if formulas else None
+    """The one rule the step applies, as a formula, when every use applies the same one."""
+    kinds = _nearest_rules(adjoint)
+    if len(kinds) != 1 or kinds[0] is None:
+        return None
+    return Tex(RULES[kinds[0]][1])
 
 
-def _rule_types(adjoint: Adjoint) -> list[type]:
-    found: list[type] = []
+def _nearest_rules(adjoint: Adjoint) -> list[type | None]:
+    """The rule key of the node nearest above each use of the quantity in the equations that
+    use it (None where an equation is the quantity itself, u = v), each key once."""
+    found: list[type | None] = []
     for term in adjoint.terms:
-        for kind in _path_types(term.equation.rhs, adjoint.quantity.symbol):
+        for kind in _nearest_above(term.equation.rhs, adjoint.quantity.symbol, None):
             if kind not in found:
                 found.append(kind)
     return found
 
 
-def _path_types(expr: sp.Basic, symbol: sp.Basic) -> Iterable[type]:
-    """The rule keys of the nodes between ``expr``'s root and each occurrence of ``symbol``."""
-    if expr == symbol or not expr.args or not expr.has(symbol):
-        return []
-    kinds = [k for k in RULES if isinstance(expr, k)]
-    if isinstance(expr, sp.MatMul) and expr.shape == (1, 1):
-        kinds = [sp.MatMul]
-    below = [kind for arg in expr.args for kind in _path_types(arg, symbol)]
-    return kinds[:1] + below
+def _nearest_above(expr: sp.Basic, symbol: sp.Basic, above: type | None) -> set[type | None]:
+    """The rule key of the nearest node with a rule above each occurrence of ``symbol`` in
+    ``expr``; ``above`` is the nearest one above ``expr`` itself."""
+    if expr == symbol:
+        return {above}
+    if not expr.args or not expr.has(symbol):
+        return set()
+    here = next((kind for kind in RULES if isinstance(expr, kind)), above)  # MatMul before Mul
+    if isinstance(expr, sp.Mul) and len(expr.args) == 2 and expr.args[0] == -1:
+        here = above  # a sign is not a step's rule: in (t − y)² the rule for y is the power
+    return set().union(*(_nearest_above(arg, symbol, here) for arg in expr.args))
 
 
 def _index_line(symbol: sp.Basic, value: sp.Basic) -> Line:

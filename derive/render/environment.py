@@ -11,6 +11,7 @@ Filters (both environments):
     inline   MathItem → running text (str → escaped text; anything else → ``$math$``)
     relation a Line's relation → LaTeX (``=``, ``\\approx``; ``≈`` and ``<=`` are translated)
     shape    an Answer's shape → "scalar" or ``$k \\times n$``
+    aligned  Lines → rows for an aligned block, long right sides broken (derive.render.breaking)
     sci      a float → ``3.1e-10``
     phrase   "central finite differences, float64" → "central finite differences (float64)"
 """
@@ -27,8 +28,10 @@ from pathlib import Path
 import jinja2
 import sympy as sp
 
-from derive.model import MathItem, Tex
+from derive.model import Line, MathItem, Tex
 from derive.printing import latex_name, tex
+from derive.render.breaking import Row, break_rows
+from derive.render.measure import BOX_WIDTH_EM, LINE_WIDTH_EM
 
 # Characters that mean something to TeX in running text, and what prints them.
 LATEX_SPECIALS: dict[str, str] = {
@@ -119,6 +122,9 @@ UNKNOWN_CHARACTER = r"\textbf{?}"
 _MARKDOWN_ANYWHERE = re.compile(r"([\\`*_{}\[\]<>#|$~!&])")
 _MARKDOWN_LINE_START = re.compile(r"^(\s*)(?:([-+=])|(\d+)([.)]))", re.MULTILINE)
 
+# The room an aligned block has: a display on the page, or the inside of an answer's box.
+ROOMS: dict[str, float] = {"line": LINE_WIDTH_EM, "box": BOX_WIDTH_EM}
+
 RELATIONS: dict[str, str] = {"≈": r"\approx", "<=": r"\le", ">=": r"\ge", "≤": r"\le", "≥": r"\ge"}
 
 
@@ -180,6 +186,26 @@ def relation(symbol: str) -> str:
     return RELATIONS.get(symbol, symbol)
 
 
+def aligned(items: Sequence[Line], room: str = "line") -> list[Row]:
+    """Lines as the rows of an aligned block ("line": on the page, "box": in an answer's box):
+    each right side broken at its outer + and − (or between factors) where it is too long.
+
+    A Line without a right side is a continuation: its text goes in the right column.
+    """
+    rows: list[tuple[str, str, sp.Basic | str]] = []
+    for line in items:
+        if line.rhs is None:
+            rows.append(("", "", _breakable(line.lhs)))
+        else:
+            rows.append((math(line.lhs), relation(line.relation), _breakable(line.rhs)))
+    return break_rows(rows, width=ROOMS[room])
+
+
+def _breakable(item: MathItem) -> sp.Basic | str:
+    """A formula side as break_rows takes it: a sympy expression, or its LaTeX."""
+    return item if isinstance(item, sp.Basic) else math(item)
+
+
 def shape(dims: Sequence[int | str]) -> str:
     """() → "scalar"; (k, n) → "$k \\times n$" (string dims are symbol names)."""
     if not dims:
@@ -198,12 +224,13 @@ def phrase(method: str) -> str:
     return f"{head} ({tail})" if tail else head
 
 
-def _filters(escape: Callable[[str], str]) -> dict[str, Callable[..., str]]:
+def _filters(escape: Callable[[str], str]) -> dict[str, Callable[..., object]]:
     return {
         "escape": escape,
         "math": math,
         "inline": _inline(escape),
         "relation": relation,
+        "aligned": aligned,
         "shape": shape,
         "sci": sci,
         "phrase": lambda method: escape(phrase(method)),
@@ -246,6 +273,7 @@ def latex_environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(_filters(escape_latex))
+    env.globals["Line"] = Line  # a template builds the Line of a boxed answer
     return env
 
 

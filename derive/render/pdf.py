@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,18 +17,20 @@ TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-fonts-recom
 _JOB = "solution"
 
 
-def write_pdf(solution: Solution, path: str | Path, *, questions: bool = False) -> None:
-    """Compile the solution key (or, with ``questions``, the problem sheet) to PDF at ``path``.
+def write_pdf(solution: Solution, path: str | Path, *, questions: bool = False) -> str:
+    """Compile the solution key (or, with ``questions``, the problem sheet) to PDF at ``path``;
+    return TeX's log (its warnings: see ``overfull_boxes``).
 
     Raises ToolMissingError when neither latexmk nor pdflatex is installed, and RenderError
     (holding the error lines of LaTeX's log) when the compilation fails or times out.
     """
     document = render_questions_latex(solution) if questions else render_latex(solution)
-    compile_pdf(document, path)
+    return compile_pdf(document, path)
 
 
-def compile_pdf(document: str, path: str | Path) -> None:
-    """Compile a complete LaTeX ``document`` to PDF at ``path`` (no shell escape)."""
+def compile_pdf(document: str, path: str | Path) -> str:
+    """Compile a complete LaTeX ``document`` to PDF at ``path`` (no shell escape); return the
+    log of the last TeX run."""
     commands = _commands()
     with tempfile.TemporaryDirectory(prefix="derive-") as scratch:
         workdir = Path(scratch)
@@ -58,6 +61,8 @@ def compile_pdf(document: str, path: str | Path) -> None:
             shutil.copyfile(built, target)
         except OSError as error:
             raise RenderError(f"cannot write {target}: {error.strerror or error}") from None
+        log = workdir / f"{_JOB}.log"
+        return log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
 
 
 def _commands() -> list[list[str]]:
@@ -110,3 +115,11 @@ def log_errors(log: str) -> list[str]:
         elif line.startswith("l.") and line[2:3].isdigit():
             wanted.append(number)
     return [lines[n] for n in sorted(set(wanted))]
+
+
+_OVERFULL = re.compile(r"^Overfull \\hbox \((\d+(?:\.\d+)?)pt too wide\)", re.MULTILINE)
+
+
+def overfull_boxes(log: str) -> list[float]:
+    """How far each overfull line of a TeX log runs past its margin, in points."""
+    return [float(width) for width in _OVERFULL.findall(log)]
