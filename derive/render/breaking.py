@@ -19,7 +19,7 @@ import sympy as sp
 from sympy.matrices.expressions.hadamard import HadamardProduct
 
 from derive.printing import DeriveLatexPrinter, tex
-from derive.render.measure import SPACES, formula_width, tokens
+from derive.render.measure import BINARY_SPACE, SPACES, formula_width, tokens
 
 # Expressions whose members a line break may separate: the terms of a sum, the factors of a
 # matrix or Hadamard product. (A scalar product's factors are not broken apart: sympy's printer
@@ -42,6 +42,9 @@ WIDOW_EM = 4.0
 # A scalar member of a matrix product is marked apart: a coefficient stays with what it scales.
 _GROUP, _END_GROUP, _MEMBER, _SCALAR, _END_MEMBER = "\x01", "\x02", "\x03", "\x05", "\x04"
 _MARKERS = str.maketrans("", "", _GROUP + _END_GROUP + _MEMBER + _SCALAR + _END_MEMBER)
+
+# What a continuation line may start with; a \left. goes after it, so that it stays binary.
+_OPERATORS = ("+", "-", r"\odot", r"\oslash")
 
 # What closes a member before the operator that follows it: its parentheses.
 _CLOSING = (r"\right)", ")")
@@ -154,8 +157,9 @@ def joined(pieces: Iterable[Piece]) -> str:
 
 
 def indent_width(depth: int) -> float:
-    """How far a continuation line of ``depth`` is indented, in em."""
-    return SPACES[INDENTS[min(depth, DEEPEST)]] if depth else 0.0
+    """How far a continuation line of ``depth`` is indented, in em, with the space its leading
+    operator gets (in an aligned column, + after the indent is binary, not a sign)."""
+    return SPACES[INDENTS[min(depth, DEEPEST)]] + BINARY_SPACE if depth else 0.0
 
 
 # --- the marked text as a tree -------------------------------------------------------------------
@@ -243,7 +247,12 @@ def _balanced(text: str) -> str:
                 depth -= 1
             else:
                 unopened += 1
-    return r"\left. " * unopened + text + r" \right." * depth
+    closed = text + r" \right." * depth
+    if not unopened:
+        return closed
+    opened = r"\left. " * unopened
+    operator = next((op for op in _OPERATORS if closed.startswith(op + " ")), "")
+    return f"{operator} {opened}{closed[len(operator) :].lstrip()}".lstrip()
 
 
 def _breakable_group(span: _Span) -> int | None:
@@ -260,9 +269,10 @@ def _breakable_group(span: _Span) -> int | None:
     return None if best is None else best[1]
 
 
-def _units(span: _Span, at: int) -> list[_Span]:
+def _units(span: _Span, at: int) -> tuple[list[_Span], bool]:
     """The group at ``at`` cut before each member's operator, the span's text around it kept
-    with the first and last member, and each member's closing parentheses with the member."""
+    with the first and last member, and each member's closing parentheses with the member;
+    and whether the group is a sum."""
     group = span[at]
     assert isinstance(group, _Group)
     leads = list(group.texts[:-1])
@@ -278,7 +288,7 @@ def _units(span: _Span, at: int) -> list[_Span]:
     units[0] = (*span[:at], *units[0])
     units[-1] = (*units[-1], *span[at + 1 :])
     if any(lead.lstrip().startswith(("+", "-")) for lead in leads[1:]):
-        return units
+        return units, True
     # a product: a scalar coefficient stays on the line of the factor it scales
     glued = units[:1]
     for unit, after_scalar in zip(units[1:], group.scalars[:-1], strict=True):
@@ -286,7 +296,7 @@ def _units(span: _Span, at: int) -> list[_Span]:
             glued[-1] = (*glued[-1], *unit)
         else:
             glued.append(unit)
-    return glued
+    return glued, False
 
 
 def _split_closing(separator: str) -> tuple[str, str]:
@@ -318,7 +328,8 @@ def _lay_out(span: _Span, first: float, width: float, depth: int) -> list[Piece]
     below = min(depth + 1, DEEPEST)
     lines: list[Piece] = []
     current, current_depth, room = "", depth, first
-    for unit in _units(span, at):
+    units, summed = _units(span, at)
+    for unit in units:
         unit_text = _flat(unit)
         if formula_width(current + unit_text) <= room:
             current += unit_text
@@ -330,6 +341,10 @@ def _lay_out(span: _Span, first: float, width: float, depth: int) -> list[Piece]
             current = unit_text
             continue
         broken = _lay_out(unit, room, width, current_depth)
+        if summed:  # the next term starts a line of its own, not the broken term's last line
+            lines.extend(broken)
+            current, current_depth, room = "", below, width - indent_width(below)
+            continue
         lines.extend(broken[:-1])
         current, current_depth = broken[-1].text, broken[-1].depth
         room = width - indent_width(current_depth)
