@@ -43,6 +43,10 @@ __all__ = ["ACCENTS", "ADJOINT_PREFIX", "DECIMAL_DENOMINATOR", "FUNCTION_TEX", "
 __all__ += ["DeriveLatexPrinter", "decimal", "latex_name", "tex"]
 
 
+# Powers sympy prints with the base in a group of their own: \sqrt{b}, \frac{1}{b}.
+_ROOTS = (sp.Rational(1, 2), sp.Rational(-1, 2), sp.S.NegativeOne)
+
+
 class DeriveLatexPrinter(AtomPrinting):
     """sympy's LaTeX printer with a deep-learning textbook's notation."""
 
@@ -319,17 +323,23 @@ class DeriveLatexPrinter(AtomPrinting):
         operands.sort(key=lambda operand: reciprocal_of(operand) is not None)  # t ⊘ p
         for index, operand in enumerate(operands):
             divisor = reciprocal_of(operand)
-            flipped, printed = self._bracketed(
-                operand if divisor is None else divisor, Binding.POSTFIX
-            )
-            negative ^= flipped
+            operand = operand if divisor is None else divisor
+            negative ^= self._bracketed(operand, Binding.POSTFIX)[0]
+            printed = self._hadamard_factor(operand)
             if divisor is not None:
                 text += (r" \oslash " if index else r"\mathbf{1} \oslash ") + printed
             else:
                 text += (r" \odot " if index else "") + printed
         return ("- " if negative else "") + text
 
+    def _hadamard_factor(self, operand: sp.Basic) -> str:
+        """An operand of ⊙ or ⊘ without its sign (the product's is in front), bracketed unless
+        it is an atom or a postfix: (1 - σ(s)) ⊙ x."""
+        return self._bracketed(operand, Binding.POSTFIX)[1]
+
     def _print_Transpose(self, expr: sp.Transpose) -> str:
+        if isinstance(expr.arg, sp.OneMatrix | sp.ZeroMatrix):  # (1ᵀ)ᵀ is the column 1
+            return self._print(type(expr.arg)(*reversed(expr.arg.shape)))
         return rf"{self._atom(expr.arg)}^{{\top}}"
 
     def _print_MatPow(self, expr: sp.MatPow) -> str:
@@ -400,6 +410,10 @@ class DeriveLatexPrinter(AtomPrinting):
             if expr.exp.is_negative:
                 return self._print_entrywise_Mul(sp.Mul(1, expr, evaluate=False))
             return rf"{self._atom(expr.base)}^{{\circ {self._print(expr.exp)}}}"
+        base, exp = expr.args
+        if is_scalar_trace(base) and self._binding(base) != Binding.ATOM and exp not in _ROOTS:
+            # (xᵀ x)^{3/2}: the scalar a 1×1 trace stands for, bracketed under its power
+            return rf"\left({self._print(base)}\right)^{{{self._print(exp)}}}"
         if isinstance(expr.base, sp.Function) and not expr.exp.is_Rational:
             return rf"{self._atom(expr.base)}^{{{self._print(expr.exp)}}}"  # σ(a)^{a - 1}
         return str(super()._print_Pow(expr))

@@ -113,7 +113,7 @@ def test_solves_and_checks(name: str) -> None:
 
 def test_entrywise_paths_collect_into_one_hadamard_factor() -> None:
     answers = solve(_network(CASES["reuse-folded-to-2a"])).parts[0].answers
-    assert tex(answers["W"].value) == r"(3 \mathbf{1} - \tanh(a)^{\circ {2}}) x^{\top}"
+    assert tex(answers["W"].value) == r"(3 \mathbf{1} - \tanh(a)^{\circ 2}) x^{\top}"
 
 
 def test_softmax_with_two_classes_simplifies_to_p_minus_t() -> None:

@@ -92,6 +92,11 @@ PARENTHESES = [
     ("function-power-symbolic", sigmoid(alpha) ** (alpha - 1), r"\sigma(\alpha)^{\alpha - 1}"),
     ("function-power-integer", sp.tanh(t) ** 2, r"\tanh^{2}(t)"),
     ("exp-power", sp.exp(t) ** alpha, r"(e^{t})^{\alpha}"),
+    # a 1×1 trace prints as the scalar it stands for, bracketed under a power
+    ("trace-power", sp.Trace(x.T * x) ** sp.Rational(3, 2), r"(x^{\top} x)^{\frac{3}{2}}"),
+    ("trace-root", sp.sqrt(sp.Trace(x.T * x)), r"\sqrt{x^{\top} x}"),
+    # (1ᵀ)ᵀ is the column 1, not a double superscript
+    ("transposed-ones-row", sp.Transpose(sp.OneMatrix(1, k)), r"\mathbf{1}"),
 ]
 
 SIGNS = [

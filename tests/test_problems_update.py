@@ -88,7 +88,7 @@ def test_steps_write_the_rule_then_substitute(midterm: Part) -> None:
     assert rule.lines[0].rhs == Tex(r"b^{(t)} - \alpha\, \frac{\partial L}{\partial b}")
     assert substituted.title == "Substitute the gradient found in problem mt-1be"
     assert substituted.rule == "The answer for b of Midterm 1(b)-(e); the right side is at step t."
-    assert str(substituted.lines[0].rhs).startswith(r"b - \alpha\, \left((2 (y_{pred} - y_{true})")
+    assert str(substituted.lines[0].rhs).startswith(r"b - \alpha\, \left(2 (y_{pred} - y_{true})")
 
 
 def test_the_update_descends_the_loss(midterm: Part) -> None:
