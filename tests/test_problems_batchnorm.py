@@ -321,7 +321,7 @@ def test_backward_rejects_unknown_fields() -> None:
 
 def test_each_part_renders_to_latex(seed3: Part, demeaned: Part, full: Part) -> None:
     for part, expected in [
-        (seed3, r"= \left( - \frac{5}{3}, \  \frac{1}{3}, \  \frac{1}{3}, \  1\right)}"),
+        (seed3, r"&= \left( - \frac{5}{3}, \  \frac{1}{3}, \  \frac{1}{3}, \  1\right)"),
         (demeaned, r"\frac{\partial L}{\partial {x}_{i}}"),
         (full, r"\sum_{j=1}^{m} {g}_{j} {\hat{x}}_{j}"),
     ]:

@@ -119,7 +119,7 @@ def test_bad_fields(fields: dict[str, object], message: str) -> None:
 
 def test_renders_to_latex() -> None:
     latex = render_latex(Solution("Key", [_part({})]))
-    assert r"\mathrm{BN}(a + b)_{i} - \mathrm{BN}(a)_{i} = 0" in latex
+    assert r"\mathrm{BN}(a + b)_{i} - \mathrm{BN}(a)_{i} &= 0" in latex
     assert r"\mu_{a+b}" in latex
     assert "bias=False" in latex
 

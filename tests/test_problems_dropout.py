@@ -58,8 +58,8 @@ def test_drop_probability_p_by_default() -> None:
 def test_answers_print_with_sums_leading_with_a_plus() -> None:
     part = _part({})
     latex = render_latex(Solution("Key", [part]))
-    assert r"\operatorname{E}[w'] = (1 - p) w" in latex
-    assert r"\operatorname{Var}(w') = (1 - p) p w^{2}" in latex
+    assert r"\operatorname{E}[w'] &= (1 - p) w" in latex
+    assert r"\operatorname{Var}(w') &= (1 - p) p w^{2}" in latex
     assert r"\frac{1}{1 - p}" in latex
     assert "exact enumeration of B = 0 and B = 1 (float64)" in latex
 

@@ -244,6 +244,6 @@ def test_the_registry_finds_the_kind() -> None:
 def test_renders_to_latex() -> None:
     part = _part(SIGMOID, "001-1a")
     latex = render_latex(Solution("Key", [part]))
-    assert r"\sigma'(z) = \sigma(z) (1 - \sigma(z))" in latex
+    assert r"\sigma'(z) &= \sigma(z) (1 - \sigma(z))" in latex
     assert r"-(1 + e^{- z})^{-2} \cdot (- e^{- z})" in latex
     assert "Differentiate by the chain rule" in latex
