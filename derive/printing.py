@@ -204,8 +204,10 @@ class DeriveLatexPrinter(AtomPrinting):
         """A 1×1 trace prints as its matrix, so a product around it may need brackets: t (a + b);
         no factor after the first may start with a sign or a digit (2 (3 x)), as a reader sees."""
         if is_scalar_trace(expr):
-            text = self._print(expr)
-            return self._binding(expr) == Binding.SUM or (not first and text[0] in "-0123456789")
+            text, binding = self._print(expr), self._binding(expr)
+            if binding == Binding.SUM or (not first and text[0] in "-0123456789"):
+                return True
+            return bool(self._settings.get("coefficient")) and binding == Binding.PRODUCT
         return bool(super()._needs_mul_brackets(expr, first=first, last=last))
 
     def _needs_add_brackets(self, expr: sp.Basic) -> bool:
@@ -290,7 +292,16 @@ class DeriveLatexPrinter(AtomPrinting):
         if rest != 1 or number != 1:
             scalar = number if rest == 1 else rest if number == 1 else None
             scalar = sp.Mul(number, rest, evaluate=False) if scalar is None else scalar
-            flipped, text = self._bracketed(scalar, Binding.PRODUCT)
+            # a scalar xᵀ y before matrices is bracketed: it does not associate with them
+            names = dict(self._settings["symbol_names"])  # a fresh key for the printed cache
+            saved, self._settings["coefficient"] = self._settings.get("coefficient"), True
+            try:
+                with substituted_names(self, names, self._settings.get("bare_names", {})):
+                    lone_trace = factors and is_scalar_trace(scalar)
+                    loosest = Binding.POSTFIX if lone_trace else Binding.PRODUCT
+                    flipped, text = self._bracketed(scalar, loosest)
+            finally:
+                self._settings["coefficient"] = saved
             negative ^= flipped
             pieces.append(text)
             if grouped and len(factors) == 1:

@@ -95,6 +95,18 @@ PARENTHESES = [
     # a 1×1 trace prints as the scalar it stands for, bracketed under a power
     ("trace-power", sp.Trace(x.T * x) ** sp.Rational(3, 2), r"(x^{\top} x)^{\frac{3}{2}}"),
     ("trace-root", sp.sqrt(sp.Trace(x.T * x)), r"\sqrt{x^{\top} x}"),
+    # a scalar 1ᵀ h before matrices is bracketed: as a product it would not associate
+    (
+        "trace-coefficient",
+        sp.MatMul(sp.Trace(sp.OneMatrix(1, k) * u), W, x),
+        r"(\mathbf{1}^{\top} u) W x",
+    ),
+    (
+        "trace-in-coefficient",
+        sp.MatMul(t * sp.Trace(sp.OneMatrix(1, k) * u), s + u),
+        r"t (\mathbf{1}^{\top} u) (s + u)",
+    ),
+    ("trace-alone-stays", t * sp.Trace(sp.OneMatrix(1, k) * u), r"t \mathbf{1}^{\top} u"),
     # (1ᵀ)ᵀ is the column 1, not a double superscript
     ("transposed-ones-row", sp.Transpose(sp.OneMatrix(1, k)), r"\mathbf{1}"),
 ]
