@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from derive.errors import ShapeError, UnknownFunctionError, UnknownSymbolError
+from derive.errors import DeriveError, ShapeError, UnknownFunctionError, UnknownSymbolError
 from derive.functions import ACTIVATIONS, ENTRY, VECTOR_FUNCTIONS, absolute, elementwise, signum
 from derive.model import Shape
 from derive.parse import Binary, Call, Constant, Name, Node, Number, Summation, TextSpan
@@ -56,6 +56,9 @@ _NAME_BASE = re.compile(
     r"|(?P<letters>[A-Za-z]+\d*)"
 )
 
+
+# Functions of a whole vector or matrix the reader knows besides the network language's.
+KNOWN_FUNCTIONS = frozenset({"diag", "tr", "E", "Var"})
 
 _SUBSCRIPTS = re.compile(r"_\s*(\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9])")
 _WRAPPED = re.compile(
@@ -143,6 +146,11 @@ class LatexBuilder(ExpressionBuilder):
         return built
 
     def build(self, node: Node) -> Shaped:
+        if isinstance(node, Binary) and node.op == "^" and isinstance(node.left, Call):
+            call = node.left  # z^{3} (a + b): a quantity's power times the parentheses
+            if call.grouped and not self._is_function(call.function):
+                power = Binary("^", Name(call.function, call.offset), node.right, node.offset)
+                return self.build(Binary("*", power, call.argument, call.offset))
         if not (isinstance(node, Binary) and node.op == "^" and isinstance(node.left, Name)):
             return super().build(node)
         # σ^{2} is the quantity named sigma^2 if there is one (a variance)
@@ -233,7 +241,13 @@ class LatexBuilder(ExpressionBuilder):
         return None
 
     def _is_function(self, name: str) -> bool:
-        return self._quantity(name) is None and name not in {**self.indices, **self.dimensions}
+        """Whether ``name(...)`` calls a function (else it multiplies the parentheses)."""
+        if self._quantity(name) is not None:
+            return False
+        base = name.rstrip("'")
+        base = base if base in self.scope.functions else ALIASES.get(base, base)
+        known = KNOWN_FUNCTIONS | {*READ_FUNCTIONS, *VECTOR_FUNCTIONS, *self.scope.functions}
+        return base in known
 
     def summation(self, node: Summation) -> Shaped:
         """Σ_{k=a}^{b} body: k is an entry label inside the body."""
@@ -254,8 +268,11 @@ class LatexBuilder(ExpressionBuilder):
 
     def call(self, node: Call) -> Shaped:
         name = node.function
-        if not self._is_function(name):  # W_{1} (x + b), m (a + b): a product
-            factor = self.name(name, node.offset)
+        if not self._is_function(name):  # W_{1} (x + b), m (a + b), δ_{h,i} (1 − …): a product
+            try:
+                factor = self.name(name, node.offset)
+            except UnknownSymbolError:
+                raise self._unknown_function(name) from None
             return self.multiply(factor, self.build(node.argument), node.offset)
         base = name.rstrip("'")
         order = len(name) - len(base)
@@ -271,6 +288,8 @@ class LatexBuilder(ExpressionBuilder):
             return Shaped(expr, shape)
         if base == "diag" and not argument.is_scalar and argument.cols == 1:
             return Shaped(DiagMatrix(argument.expr), (argument.rows, argument.rows))
+        if base == "tr" and not argument.is_scalar:  # tr(1 w): the trace squares its argument
+            argument, _ = self._tie(argument, argument, [(argument.rows, argument.cols)])
         if base == "tr" and not argument.is_scalar and argument.rows == argument.cols:
             return Shaped(sp.Trace(argument.expr), SCALAR)
         if base == "E" and argument.is_scalar:  # the mean over a problem's random variables
@@ -285,8 +304,11 @@ class LatexBuilder(ExpressionBuilder):
             wanted = "a column vector" if base == "diag" else "a square matrix"
             message = f"{base} takes {wanted}, not {format_shape(argument.shape)}"
             raise self.fail(ShapeError, message, node.offset)
-        known = ", ".join(sorted({*READ_FUNCTIONS, *VECTOR_FUNCTIONS, "diag", "tr"}))
-        raise self.fail(UnknownFunctionError, f"unknown function '{name}'; known: {known}", 0)
+        raise self._unknown_function(name)
+
+    def _unknown_function(self, name: str) -> DeriveError:
+        known = ", ".join(sorted(KNOWN_FUNCTIONS | {*READ_FUNCTIONS, *VECTOR_FUNCTIONS}))
+        return self.fail(UnknownFunctionError, f"unknown function '{name}'; known: {known}", 0)
 
     @staticmethod
     def apply(function: Callable[[sp.Expr], sp.Expr], argument: Shaped) -> Shaped:

@@ -85,7 +85,9 @@ class _ToSyntaxTree(lark.Transformer[lark.Token, object]):
     def call_power(self, children: list[lark.Token | Node]) -> Binary:
         callee, exponent, argument = children
         assert isinstance(callee, lark.Token)
-        call = Call(normalize_name(str(callee)), _node(argument), _at(callee))
+        # grouped: the power belongs to the name, as in tanh^{2}(x) = (tanh(x))^2; for a
+        # quantity z^{3}(a + b) the builder makes it z³ (a + b)
+        call = Call(normalize_name(str(callee)), _node(argument), _at(callee), grouped=True)
         return Binary("^", call, _node(exponent), start_offset(_node(exponent)))
 
     def group(self, children: list[Node]) -> Node:

@@ -210,9 +210,11 @@ def _largest_difference_of_sums(expr: sp.Basic, read: sp.Basic, rng: np.random.G
         index: sp.Integer(1 + n % 3)
         for n, index in enumerate(i for i in _indices(expr).values() if i not in sizes)
     }
-    concrete = [e.xreplace(sizes).doit().xreplace(labels) for e in (expr, read)]
+    concrete = [_unbounded(e).xreplace(sizes).doit().xreplace(labels) for e in (expr, read)]
     random = {v.symbol for e in concrete for v in e.atoms(RandomSymbol)}
-    atoms = set().union(*(e.atoms(sp.Indexed, sp.Symbol) for e in concrete)) - set(labels)
+    # each entry W_{ik} is a value of its own, so no entry label needs to be within a size
+    atoms = set().union(*(e.atoms(sp.Indexed, MatrixElement, sp.Symbol) for e in concrete))
+    atoms -= set(labels)
     worst = 0.0
     for _ in range(POINTS):
         values = {atom: sp.Float(_draw(atom, {}, rng)) for atom in atoms - random}
@@ -224,10 +226,19 @@ def _largest_difference_of_sums(expr: sp.Basic, read: sp.Basic, rng: np.random.G
     return worst
 
 
+def _unbounded(expr: sp.Basic) -> sp.Basic:
+    """Entries W_{ik} as indexed values, which (unlike a matrix's) no size bounds: labels count
+    from 1 on the page, and a sum over k = 1 … n names W_{in}."""
+    return expr.replace(
+        lambda e: isinstance(e, MatrixElement),
+        lambda e: sp.IndexedBase(sp.sstr(e.parent))[e.i, e.j],
+    )
+
+
 def _draw(symbol: sp.Basic, dims: dict[sp.Basic, int], rng: np.random.Generator) -> object:
     """A random value: entries of size 0.3–1.3 with random signs (positive if assumed so)."""
-    if isinstance(symbol, sp.Indexed):
-        symbol = symbol.base.label
+    if isinstance(symbol, sp.Indexed | MatrixElement):
+        return float(rng.uniform(0.3, 1.3) * rng.choice([-1.0, 1.0]))
     if isinstance(symbol, sp.MatrixSymbol):
         rows, cols = (int(sp.sympify(d).xreplace(dims)) for d in symbol.shape)
         entries = rng.uniform(0.3, 1.3, size=(rows, cols))

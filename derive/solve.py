@@ -6,9 +6,11 @@ from derive.engine import backward
 from derive.errors import DeriveError, InternalError
 from derive.model import MathItem, Network, Part, Solution, Tex, as_dim
 from derive.printing import tex
+from derive.roundtrip import check_printed
 from derive.source_tex import setup_line
 from derive.steps import adjoint_steps, answer_for, check_notation, default_notation
 from derive.verify import verify
+from derive.zero_sums import drop_zero_sums
 
 
 def solve(network: Network, *, notation: str | None = None, points: int = 3) -> Solution:
@@ -41,6 +43,7 @@ def _reported_part(network: Network, name: str, notation: str, *, points: int) -
 def network_part(network: Network, name: str, notation: str, *, points: int = 3) -> Part:
     """One part: the network, one step per adjoint, one per answer, and the check."""
     result = backward(network)
+    drop_zero_sums(result)  # x₁ + x₂ + x₃ − 3μ with μ their mean is 0
     steps = adjoint_steps(result, notation)
     answers = {}
     for wrt in network.wrt:
@@ -48,7 +51,7 @@ def network_part(network: Network, name: str, notation: str, *, points: int = 3)
         answers[wrt] = answer
         steps.append(step)
     verification = verify(network, {k: a.value for k, a in answers.items()}, points=points)
-    return Part(
+    part = Part(
         name=name,
         heading="Gradients" if name == "main" else name,
         statement=_statement(network),
@@ -63,6 +66,8 @@ def network_part(network: Network, name: str, notation: str, *, points: int = 3)
             if name not in network.givens
         ],
     )
+    check_printed(part)  # the page says what the checked answer says
+    return part
 
 
 def _statement(network: Network) -> str:

@@ -80,8 +80,11 @@ def solver(kind: str, *, location: Location | None = None) -> Callable[[ProblemS
 
     def solve(spec: ProblemSpec) -> Part:
         from derive.problems.field_values import reject_unknown  # it imports this module
+        from derive.roundtrip import check_printed
 
         reject_unknown(spec, fields)
-        return kind_solve(spec)
+        part = kind_solve(spec)
+        check_printed(part)  # the page says what the checked answer says
+        return part
 
     return solve
