@@ -1,7 +1,8 @@
 """Grading: a student's answers, written in the network's own notation, against the checked key.
 
 A submission names the assignment's network and gives, per part ("main" or a variant), an
-expression for each gradient. Each is read by derive's grammar over the network's quantities,
+expression for each gradient, in the network's notation or in LaTeX. Each is read by derive's
+grammar (or its LaTeX reader) over the network's quantities,
 then compared with the key at random points (the same points for both). A wrong answer gets a
 hint when one is cheap and certain: a wrong sign, a constant factor, or, for scalars, the exact
 factor by which the key differs (the homework sheet's missing (t − y)).
@@ -20,10 +21,11 @@ from derive.errors import DeriveError, InputFileError
 from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.functions import generic_function
+from derive.latex_reader import read_latex
 from derive.load import YamlReader, load_network, read_input
 from derive.model import Network, Solution
 from derive.parse import TextSpan
-from derive.shapes import Scope, build_expression
+from derive.shapes import Scope, Shaped, build_expression
 from derive.solve import solve
 from derive.verify import concrete_dims, draw_point, forward
 
@@ -104,7 +106,7 @@ def _grade_one(
         return Verdict(part, name, text, False, f"the assignment asks for {known}, not {name}")
     expected = answers[name].value
     try:
-        submitted = build_expression(text, _scope(network), span=span)
+        submitted = read_answer(text, _scope(network), span=span)
     except DeriveError as error:
         return Verdict(part, name, text, False, f"cannot read the answer: {error}")
     wanted = network.givens[name].shape
@@ -122,6 +124,20 @@ def _grade_one(
     if max(errors) <= TOLERANCE:
         return Verdict(part, name, text, True, "correct")
     return Verdict(part, name, text, False, _hint(expected, submitted.expr, pairs, max(errors)))
+
+
+def read_answer(text: str, scope: Scope, *, span: TextSpan) -> Shaped:
+    r"""An answer in the network's plain notation (W2^T d .* h) or in LaTeX, as students type
+    it into a course site (W_2^{\top} \delta \odot h); LaTeX is read by the reader that
+    reads derive's own pages back. Surrounding $…$ or \(…\) are dropped."""
+    stripped = text.strip()
+    for opening, closing in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+        if stripped.startswith(opening) and stripped.endswith(closing) and len(stripped) > 2:
+            stripped = stripped[len(opening) : -len(closing)]
+            break
+    if "\\" in stripped or "{" in stripped:
+        return read_latex(stripped, scope, span=span)
+    return build_expression(stripped, scope, span=span)
 
 
 def _scope(network: Network) -> Scope:

@@ -50,7 +50,7 @@ ALIASES: dict[str, str] = {
 
 
 _NAME_BASE = re.compile(
-    r"\\(?P<accent>hat|bar|tilde|dot|widehat|widetilde)\s*\{\s*(?P<accented>[^{}]*)\}"
+    r"\\(?P<accent>hat|bar|tilde|dot|widehat|widetilde)\s*\{\s*(?P<accented>(?:[^{}]|\{[^{}]*\})*)\}"
     r"|\\(?:mathit|mathrm|operatorname|text)\s*\{\s*(?P<grouped>[A-Za-z][A-Za-z0-9]*)\s*\}"
     r"|\\(?P<command>[A-Za-z]+)"
     r"|(?P<letters>[A-Za-z]+\d*)"

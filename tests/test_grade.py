@@ -83,3 +83,34 @@ def test_grade_command(runner: CliRunner) -> None:
 def test_grade_command_bad_file(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["grade", str(tmp_path / "none.yaml")])
     assert result.exit_code == 1 and "none.yaml" in result.output
+
+
+@pytest.mark.parametrize(
+    ("answer", "correct", "comment"),
+    [
+        (r"'$(y - t) \sigma(z) (1 - \sigma(z)) h$'", True, "correct"),
+        (r"'(y - t)\,\sigma(z)\left(1 - \sigma(z)\right) h'", True, "correct"),
+        (r"'\frac{1}{2} (y - t) \sigma(z) (1 - \sigma(z)) h'", False, "constant factor"),
+        (r"'(t - y) \sigma(z) (1 - \sigma(z)) h'", False, "the sign is wrong"),
+        (r"'(y - t) \sigma(z) \odot'", False, "cannot read the answer"),
+    ],
+    ids=["dollars", "spacing", "factor", "sign", "syntax"],
+)
+def test_latex_answers(tmp_path: Path, answer: str, correct: bool, comment: str) -> None:
+    """Answers typed in LaTeX, as on a course site, are read by the page's own reader."""
+    path = _submit(tmp_path, f"  main:\n    W2: {answer}\n")
+    (verdict,) = grade(load_submission(path))
+    assert verdict.correct is correct
+    assert comment in verdict.comment
+
+
+def test_latex_vector_answer_with_transposes(tmp_path: Path) -> None:
+    path = _submit(
+        tmp_path,
+        "  main:\n"
+        r"    W1: '\left(W_{2}^{\top} (y - t) \sigma(z) (1 - \sigma(z))\right) \odot \sigma(s)"
+        r" \odot (\mathbf{1} - \sigma(s)) x^{\top}'" + "\n",
+        "example: two-layer",
+    )
+    (verdict,) = grade(load_submission(path))
+    assert verdict.correct, verdict.comment

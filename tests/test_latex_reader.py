@@ -123,6 +123,7 @@ def test_sum_with_limits_adds_the_entries() -> None:
         (r"{x}_{k}", "x_k"),
         (r"\delta_{s,i}", "delta_s_i"),
         (r"\sigma'", "sigma'"),
+        (r"\hat{\mathit{yy}}", "yy_hat"),
     ],
 )
 def test_normalizes_names(printed: str, identifier: str) -> None:
