@@ -57,6 +57,8 @@ _NAME_BASE = re.compile(
 )
 
 
+EULER = "mathrm_e"  # the name \mathrm{e} reads as
+
 # Functions of a whole vector or matrix the reader knows besides the network language's.
 KNOWN_FUNCTIONS = frozenset({"diag", "tr", "E", "Var"})
 
@@ -80,6 +82,8 @@ def normalize_name(text: str) -> str:
     if match["accent"]:
         accent = match["accent"].removeprefix("wide")
         base = f"{normalize_name(match['accented'])}_{accent}"
+    elif match["grouped"] == "e" and text.startswith(r"\mathrm"):
+        base = EULER  # upright e is Euler's number, never a quantity
     else:
         base = match["grouped"] or match["command"] or match["letters"]
     rest = text[match.end() :].strip()
@@ -159,8 +163,8 @@ class LatexBuilder(ExpressionBuilder):
             found = self._quantity(f"{node.left.name}^{written}")
             if found is not None:
                 return super().name(found, node.left.offset)
-        # e^{x} is exp(x) unless e is a quantity
-        if node.left.name == "e" and self._quantity("e") is None:
+        # e^{x} is exp(x) if upright, or italic when no quantity is named e
+        if node.left.name == EULER or (node.left.name == "e" and self._quantity("e") is None):
             return self.call(Call("exp", node.right, node.left.offset))
         return super().build(node)
 

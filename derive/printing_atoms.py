@@ -126,7 +126,8 @@ class AtomPrinting(LatexPrinter):
         return str(super()._print_Function(expr, exp))
 
     def _print_exp(self, expr: sp.Expr, exp: str | None = None) -> str:
-        tex = rf"e^{{{self._call_argument(expr.args[0])}}}"
+        # Euler's number upright: an italic e could be a quantity named e (a loss often is)
+        tex = rf"\mathrm{{e}}^{{{self._call_argument(expr.args[0])}}}"
         return rf"\left({tex}\right)^{{{exp}}}" if exp is not None else tex
 
     def _print_absolute(self, expr: sp.Function, exp: str | None = None) -> str:

@@ -9,7 +9,7 @@ that reads back differently, or cannot be read back, stops the key like a failed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,24 +71,33 @@ def printed_formulas(part: Part) -> Iterator[Printed]:
             yield from each(f"the answer for {answer.name} in terms of adjoints", answer.compact)
 
 
-def check_printed(part: Part, *, seed: int = 0) -> int:
-    """Read back every formula of ``part``; the number checked, or PrintedFormulaError."""
+def check_printed(
+    part: Part, *, seed: int = 0, quantities: Mapping[str, Quantity] | None = None
+) -> int:
+    """Read back every formula of ``part``; the number checked, or PrintedFormulaError.
+
+    ``quantities`` are names a formula may mention beyond the expression it stands for (a setup
+    line written as the user wrote it, x + (v − x), whose value is v).
+    """
     rng = np.random.default_rng(seed)
     count = 0
     for printed in printed_formulas(part):
-        check_formula(printed.expr, printed.where, rng, latex=printed.latex)
+        check_formula(printed.expr, printed.where, rng, latex=printed.latex, quantities=quantities)
         count += 1
     return count
 
 
 def check_formula(
-    expr: sp.Basic, where: str, rng: np.random.Generator, *, latex: str | None = None
+    expr: sp.Basic,
+    where: str,
+    rng: np.random.Generator,
+    *,
+    latex: str | None = None,
+    quantities: Mapping[str, Quantity] | None = None,
 ) -> None:
     """``expr``'s LaTeX (``latex``, else printed by ``tex``) must read back as an expression
     equal to ``expr`` at random points."""
-    if latex is None and isinstance(
-        expr, sp.Tuple | sp.Piecewise
-    ):  # each value printed and read alone
+    if latex is None and isinstance(expr, sp.Tuple | sp.Piecewise):  # each value read alone
         for entry in expr.args:
             check_formula(entry.args[0] if isinstance(expr, sp.Piecewise) else entry, where, rng)
         return
@@ -96,7 +105,10 @@ def check_formula(
     indices = _indices(expr)
     shape = expr.shape if isinstance(expr, sp.MatrixExpr) else None
     try:
-        read = read_latex(latex, scope_of(expr), shape=shape, indices=indices).expr
+        scope = scope_of(expr)
+        if quantities:
+            scope = Scope({**quantities, **scope.quantities}, functions=scope.functions)
+        read = read_latex(latex, scope, shape=shape, indices=indices).expr
     except DeriveError as error:
         raise PrintedFormulaError(
             f"{where}: the printed formula cannot be read back ({error.message})\n"
@@ -174,7 +186,8 @@ def _largest_difference(expr: sp.Basic, read: sp.Basic, rng: np.random.Generator
     """The largest relative difference of the two at ``POINTS`` points where ``expr`` is finite."""
     if expr.has(sp.Sum, sp.Indexed, sp.KroneckerDelta) or expr.atoms(RandomSymbol):
         return _largest_difference_of_sums(expr, read, rng)
-    dims = {d: SIZES[n % len(SIZES)] for n, d in enumerate(sorted(_dimensions(expr), key=str))}
+    sizes = sorted(_dimensions(expr) | _dimensions(read), key=str)
+    dims = {d: SIZES[n % len(SIZES)] for n, d in enumerate(sizes)}
     labels = {index: sp.Integer(n % 2) for n, index in enumerate(_indices(expr).values())}
     expr, read = expr.xreplace(labels), read.xreplace(labels)  # entry (1, 0), within any size
     symbols = sorted(

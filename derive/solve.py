@@ -66,7 +66,7 @@ def network_part(network: Network, name: str, notation: str, *, points: int = 3)
             if name not in network.givens
         ],
     )
-    check_printed(part)  # the page says what the checked answer says
+    check_printed(part, quantities=network.quantities)  # the page says what the answer says
     return part
 
 

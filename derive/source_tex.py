@@ -97,7 +97,8 @@ def _applied(name: str) -> Callable[[str], Printed]:
 
 
 def _exp(argument: str) -> Printed:
-    return Printed(rf"e^{{{argument}}}", Precedence.POSTFIX)
+    # Euler's number upright: an italic e could be a quantity named e (a loss often is)
+    return Printed(rf"\mathrm{{e}}^{{{argument}}}", Precedence.POSTFIX)
 
 
 def _norm(argument: str) -> Printed:

@@ -60,6 +60,7 @@ READINGS = [
     ("hadamard-oslash", r"s \odot t \oslash \hat{y}", None),
     ("entrywise-power", r"s^{\circ 2}", None),
     ("exp", r"e^{-\alpha}", sp.exp(-alpha)),
+    ("exp-upright", r"\mathrm{e}^{-\alpha}", sp.exp(-alpha)),
     ("function-power", r"\tanh^{2}\left(\alpha\right)", sp.tanh(alpha) ** 2),
     ("indicator", r"\mathbb{I}[s > 0] \odot s", None),
     ("indicator-student", r"1[s>0] \odot s", None),

@@ -132,7 +132,7 @@ CASES: list[tuple[str, sp.Basic, str]] = [
     ),
     ("positive-term-first", y - t, "y - t"),
     ("all-negative", -y - t, "- t - y"),
-    ("fraction", 1 / (1 + sp.exp(-z)), r"\frac{1}{1 + e^{- z}}"),
+    ("fraction", 1 / (1 + sp.exp(-z)), r"\frac{1}{1 + \mathrm{e}^{- z}}"),
     ("rational", sp.Rational(-5, 3), r"- \frac{5}{3}"),
     # constants (sympy prints these through _latex hooks, which derive's printmethod skips)
     ("infinity", sp.oo, r"\infty"),

@@ -68,13 +68,13 @@ PARENTHESES = [
     ("transpose-of-product-body", sp.Transpose(entrywise(2 * d, s)), r"(2 s)^{\top}"),
     ("matmul-with-product-body", sp.MatMul(W.T, entrywise(2 * d, s)), r"W^{\top} (2 s)"),
     ("transpose-of-power-body", sp.Transpose(entrywise(d**2, s)), r"(s^{\circ 2})^{\top}"),
-    ("transpose-of-exp", sp.Transpose(entrywise(sp.exp(d), s)), r"(e^{s})^{\top}"),
+    ("transpose-of-exp", sp.Transpose(entrywise(sp.exp(d), s)), r"(\mathrm{e}^{s})^{\top}"),
     ("transpose-of-reciprocal", sp.Transpose(entrywise(1 / d, s)), r"(1 \oslash s)^{\top}"),
     ("transpose-of-call", sp.Transpose(entrywise(sigmoid(d), s)), r"\sigma(s)^{\top}"),
     # a call's own parentheses hold its argument: σ(−s), never σ((−s))
     ("call-of-negated", entrywise(sigmoid(d), neg(s)), r"\sigma(- s)"),
     ("call-inside-sum-body", entrywise(1 - sigmoid(d), W * x), r"1 - \sigma(W x)"),
-    ("exp-of-negated", entrywise(sp.exp(d), neg(s)), r"e^{- s}"),
+    ("exp-of-negated", entrywise(sp.exp(d), neg(s)), r"\mathrm{e}^{- s}"),
     ("indicator-of-negated", entrywise(sp.Heaviside(d), neg(s)), r"\mathbb{I}[- s > 0]"),
     ("absolute-of-sum", entrywise(absolute(d), s + u), r"\left|s + u\right|"),
     # the variable elsewhere in a body is an operand: bracketed
@@ -91,7 +91,7 @@ PARENTHESES = [
     # a power of a call: \tanh^{2}(z) for a number, else the call bracketed as a postfix's atom
     ("function-power-symbolic", sigmoid(alpha) ** (alpha - 1), r"\sigma(\alpha)^{\alpha - 1}"),
     ("function-power-integer", sp.tanh(t) ** 2, r"\tanh^{2}(t)"),
-    ("exp-power", sp.exp(t) ** alpha, r"(e^{t})^{\alpha}"),
+    ("exp-power", sp.exp(t) ** alpha, r"(\mathrm{e}^{t})^{\alpha}"),
     # a 1×1 trace prints as the scalar it stands for, bracketed under a power
     ("trace-power", sp.Trace(x.T * x) ** sp.Rational(3, 2), r"(x^{\top} x)^{\frac{3}{2}}"),
     ("trace-root", sp.sqrt(sp.Trace(x.T * x)), r"\sqrt{x^{\top} x}"),

@@ -96,10 +96,14 @@ def test_answer_is_the_claim_and_the_derivative(
 def test_sigmoid_steps_follow_the_official_solution() -> None:
     part = _part(SIGMOID)
     definition, derivative, recognition = part.steps
-    assert definition.lines[1].rhs == Tex(r"(1 + e^{- z})^{-1}")
-    assert Tex(r"-(1 + e^{- z})^{-2} \cdot (- e^{- z})") in [line.rhs for line in derivative.lines]
+    assert definition.lines[1].rhs == Tex(r"(1 + \mathrm{e}^{- z})^{-1}")
+    assert Tex(r"-(1 + \mathrm{e}^{- z})^{-2} \cdot (- \mathrm{e}^{- z})") in [
+        line.rhs for line in derivative.lines
+    ]
     assert derivative.lines[-1].rhs == sp.exp(-z) / (1 + sp.exp(-z)) ** 2
-    split = Tex(r"\frac{1}{1 + e^{- z}} \cdot \frac{e^{- z}}{1 + e^{- z}}")
+    split = Tex(
+        r"\frac{1}{1 + \mathrm{e}^{- z}} \cdot \frac{\mathrm{e}^{- z}}{1 + \mathrm{e}^{- z}}"
+    )
     assert [line.rhs for line in recognition.lines][-2:] == [split, sigmoid(z) * (1 - sigmoid(z))]
     assert recognition.lines[0].lhs == 1 - sigmoid(z)
     assert recognition.lines[1].rhs == sp.exp(-z) / (1 + sp.exp(-z))
@@ -245,5 +249,5 @@ def test_renders_to_latex() -> None:
     part = _part(SIGMOID, "001-1a")
     latex = render_latex(Solution("Key", [part]))
     assert r"\sigma'(z) &= \sigma(z) (1 - \sigma(z))" in latex
-    assert r"-(1 + e^{- z})^{-2} \cdot (- e^{- z})" in latex
+    assert r"-(1 + \mathrm{e}^{- z})^{-2} \cdot (- \mathrm{e}^{- z})" in latex
     assert "Differentiate by the chain rule" in latex
