@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from fractions import Fraction
 from importlib import resources
 from typing import cast
 
@@ -31,15 +30,13 @@ from derive.parse import (
     Call,
     Constant,
     Name,
-    Negate,
     Node,
-    Number,
     Operator,
     Summation,
     TextSpan,
-    Transposed,
     start_offset,
 )
+from derive.parse import ToSyntaxTree as PlainSyntaxTree
 from derive.shapes import Scope, Shaped
 
 # Layout the printer (or a student) puts in a formula; blanked before parsing, so offsets hold.
@@ -62,16 +59,9 @@ def _at(token: lark.Token) -> int:
     return token.start_pos or 0
 
 
-class _ToSyntaxTree(lark.Transformer[lark.Token, object]):
-    """lark's parse tree to ``derive.parse`` nodes, keeping offsets into the LaTeX."""
-
-    def expression(self, children: list[Node]) -> Node:
-        return children[0]
-
-    def number(self, children: list[lark.Token]) -> Number:
-        (token,) = children
-        exact = Fraction(str(token))
-        return Number(sp.Rational(exact.numerator, exact.denominator), _at(token))
+class _ToSyntaxTree(PlainSyntaxTree):
+    """lark's parse tree to ``derive.parse`` nodes, keeping offsets into the LaTeX: numbers,
+    groups, signs, transposes and juxtaposition as in the network language; the rest here."""
 
     def name(self, children: list[lark.Token]) -> Name:
         (token,) = children
@@ -90,30 +80,10 @@ class _ToSyntaxTree(lark.Transformer[lark.Token, object]):
         call = Call(normalize_name(str(callee)), _node(argument), _at(callee), grouped=True)
         return Binary("^", call, _node(exponent), start_offset(_node(exponent)))
 
-    def group(self, children: list[Node]) -> Node:
-        (node,) = children
-        if isinstance(node, Call):
-            return Call(node.function, node.argument, node.offset, grouped=True)
-        return node
-
     def binary(self, children: list[lark.Token | Node]) -> Binary:
         left, operator, right = children
         assert isinstance(operator, lark.Token)
         return Binary(_OPERATORS[operator.type], _node(left), _node(right), _at(operator))
-
-    def juxtapose(self, children: list[Node]) -> Binary:
-        left, right = children
-        return Binary("*", left, right, start_offset(right))
-
-    def negate(self, children: list[lark.Token | Node]) -> Negate:
-        sign, operand = children
-        assert isinstance(sign, lark.Token)
-        return Negate(_node(operand), _at(sign))
-
-    def transpose(self, children: list[lark.Token | Node]) -> Transposed:
-        operand, mark = children
-        assert isinstance(mark, lark.Token)
-        return Transposed(_node(operand), _at(mark))
 
     def power(self, children: list[Node]) -> Binary:
         base, exponent = children

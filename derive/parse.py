@@ -183,7 +183,7 @@ def _at(token: lark.Token) -> int:
     return token.start_pos or 0
 
 
-class _ToSyntaxTree(lark.Transformer[lark.Token, object]):
+class ToSyntaxTree(lark.Transformer[lark.Token, object]):
     """Turns lark's parse tree into the node classes above, keeping token offsets."""
 
     def equation(self, children: list[lark.Token | Node]) -> tuple[lark.Token, Node]:
@@ -247,7 +247,7 @@ def _parser() -> lark.Lark:
         grammar,
         start=["equation", "expression"],
         parser="lalr",
-        transformer=_ToSyntaxTree(),
+        transformer=ToSyntaxTree(),
     )
 
 
