@@ -76,3 +76,20 @@ def test_an_unreadable_formula_is_reported_with_both_forms() -> None:
     with pytest.raises(PrintedFormulaError, match="cannot be read back") as raised:
         check_printed(bad)
     assert r"printed: x \oplus 2" in str(raised.value)
+
+
+@pytest.mark.parametrize("stem", ["negative_sampling", "leaky_relu", "lstm_cell", "gelu_tanh"])
+def test_a_printed_key_pasted_into_the_grader_is_correct(stem: str) -> None:
+    """What a TA copies from the page grades as correct against the key it came from."""
+    from derive.grade import Submission, grade
+    from derive.parse import TextSpan
+    from derive.printing import tex
+
+    network = load_network(Path(__file__).parent / "data" / "roundtrip" / f"{stem}.yaml")
+    key = solve_module.solve(network)
+    answers = {
+        name: (tex(answer.value), TextSpan("<pasted>"))
+        for name, answer in key.parts[0].answers.items()
+    }
+    verdicts = grade(Submission(network, {"main": answers}))
+    assert verdicts and all(v.correct for v in verdicts), [v.comment for v in verdicts]
