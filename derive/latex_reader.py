@@ -23,7 +23,8 @@ import lark
 import sympy as sp
 
 from derive.errors import ExpressionSyntaxError
-from derive.latex_builder import LatexBuilder, normalize_name
+from derive.latex_builder import LatexBuilder
+from derive.latex_names import normalize_name
 from derive.model import Shape
 from derive.parse import (
     Binary,

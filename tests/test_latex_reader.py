@@ -10,7 +10,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from derive.errors import ExpressionSyntaxError, ShapeError, UnknownFunctionError
 from derive.evaluate import Evaluator
 from derive.functions import sigmoid
-from derive.latex_builder import normalize_name
+from derive.latex_names import normalize_name
 from derive.latex_reader import read_latex
 from derive.shapes import Scope, quantity
 

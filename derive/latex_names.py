@@ -1,0 +1,97 @@
+"""The names and functions of the LaTeX reader: one table for what a formula may call, and the
+rule that turns a printed name into an identifier (W_{1} → W_1, \\hat{y} → y_hat).
+
+A quantity is found by normalising its own ``latex_name`` the same way, so the printer and the
+reader cannot drift apart on names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import sympy as sp
+
+from derive.functions import ACTIVATIONS, absolute, signum
+
+# Scalar functions a formula may call, by the name the reader normalises them to; applied to
+# a vector or matrix they act entry by entry.
+READ_FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
+    **{name: activation.function for name, activation in ACTIVATIONS.items()},
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "sqrt": sp.sqrt,
+    "abs": absolute,
+    "sign": signum,
+    "step": sp.Heaviside,
+}
+
+# Other spellings of the same functions: σ is the sigmoid unless the problem declares a σ.
+ALIASES: dict[str, str] = {
+    "sigma": "sigmoid",
+    "H": "step",
+    "Heaviside": "step",
+    "sgn": "sign",
+    "mathbb_I": "step",
+    "operatorname_Var": "Var",
+}
+
+
+_NAME_BASE = re.compile(
+    r"\\(?P<accent>hat|bar|tilde|dot|widehat|widetilde)\s*\{\s*(?P<accented>(?:[^{}]|\{[^{}]*\})*)\}"
+    r"|\\(?:mathit|mathrm|operatorname|text)\s*\{\s*(?P<grouped>[A-Za-z][A-Za-z0-9]*)\s*\}"
+    r"|\\(?P<command>[A-Za-z]+)"
+    r"|(?P<letters>[A-Za-z]+\d*)"
+)
+
+
+EULER = "mathrm_e"  # the name \mathrm{e} reads as
+
+# Functions of a whole vector or matrix the reader knows besides the network language's.
+KNOWN_FUNCTIONS = frozenset({"diag", "tr", "E", "Var"})
+
+_SUBSCRIPTS = re.compile(r"_\s*(\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9])")
+_WRAPPED = re.compile(
+    r"\s*(?:\\left\s*\(|\(|\{)(?P<name>.*)(?:\\right\s*\)|\)|\})(?P<entry>\s*_.*)"
+)
+
+
+def normalize_name(text: str) -> str:
+    """A LaTeX name as an identifier: W_{1} → W_1, \\delta_{W_{1}} → delta_W_1, \\hat{y} → y_hat,
+    \\mathit{reg} → reg, \\sigma' → sigma'. Equal names print equal, so a quantity is found by
+    normalising its own ``latex_name``."""
+    wrapped = _WRAPPED.fullmatch(text)  # (W_{1})_{ij} and {x}_{k}: the name inside, then i j
+    text = (wrapped["name"] + wrapped["entry"] if wrapped else text).strip()
+    primes = len(text) - len(text.rstrip("'"))
+    text = text.rstrip("'").strip()
+    match = _NAME_BASE.match(text)
+    if match is None:
+        return text + "'" * primes
+    if match["accent"]:
+        accent = match["accent"].removeprefix("wide")
+        base = f"{normalize_name(match['accented'])}_{accent}"
+    elif match["grouped"] == "e" and text.startswith(r"\mathrm"):
+        base = EULER  # upright e is Euler's number, never a quantity
+    else:
+        base = match["grouped"] or match["command"] or match["letters"]
+    rest = text[match.end() :].strip()
+    for subscript in _SUBSCRIPTS.findall(rest):  # W_{1}, and (W_{1})_{ij} once unwrapped
+        subscript = subscript.strip()
+        if subscript.startswith("{") and subscript.endswith("}"):
+            subscript = subscript[1:-1]
+        if re.fullmatch(r"[A-Za-z0-9 ]+", subscript):  # δ_{i j}: entry labels ij
+            subscript = subscript.replace(" ", "")
+        parts = [normalize_name(part) for part in _top_level_commas(subscript)]
+        base = "_".join([base, *parts])
+    return base + "'" * primes
+
+
+def _top_level_commas(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    parts.append(text[start:])
+    return [part for part in parts if part.strip()]
