@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import traceback
 from collections.abc import Iterator
@@ -14,10 +15,11 @@ import click
 
 from derive.documents import solve_default, solve_example, solve_file
 from derive.errors import DeriveError, InternalError
+from derive.escaping import inert
 from derive.examples import DEFAULT, EXAMPLES
 from derive.grade import grade, load_submission
 from derive.model import Solution
-from derive.render import FORMATS, format_for_path, write_output
+from derive.render import FORMATS, check_output, write_output
 from derive.steps import NOTATIONS
 
 DEFAULT_OUTPUT = "solution.pdf"
@@ -31,8 +33,18 @@ DEFAULT_OUTPUT = "solution.pdf"
 def main(debug: bool) -> None:
     """Step-by-step, numerically checked derivations for deep-learning courses.
 
-    Exit status: 0 done, 1 or 2 bad input or usage, 3 an internal error (please report it).
+    Exit status: 0 done, 1 or 2 bad input or usage, 3 an internal error (please report it),
+    143 stopped by SIGTERM (nothing half-written is left behind).
     """
+    signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM as SystemExit, so every ``with`` and ``finally`` runs on the way out: the LaTeX
+    scratch directory (it holds the whole key) and a half-written output are removed."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup
+    click.echo("Error: stopped by SIGTERM; no output was written", err=True)
+    raise SystemExit(128 + signum)
 
 
 class InternalFailure(click.ClickException):
@@ -123,30 +135,31 @@ def solve_command(
     """
     if file is not None and example is not None:
         raise click.UsageError("give either FILE or --example, not both")
-    target = _output_path(output, fmt)
+    target = _output_path(output, fmt, inputs=[file] if file is not None else [])
     with reported("solving", str(file) if file is not None else example or DEFAULT):
         solution = _solve(file, example, notation, points)
     with reported("writing", str(target)):
         write_output(solution, target, fmt, questions=questions)
-    click.echo(f"Wrote {target.resolve()}")
+    click.echo(f"Wrote {inert(str(target.resolve()))}")
 
 
-def _output_path(output: Path | None, fmt: str | None) -> Path:
+def _output_path(output: Path | None, fmt: str | None, *, inputs: list[Path]) -> Path:
+    """Where to write: refused when it is an input file or its suffix says another format."""
     if output is not None:
-        if fmt is None:
-            try:
-                format_for_path(output)
-            except DeriveError as error:
-                raise click.UsageError(f"{error} (or pass --format)") from None
-        return output
-    if fmt is None or fmt == "pdf":
-        return Path(DEFAULT_OUTPUT)
-    return Path(f"solution.{fmt}")
+        target = output
+    else:
+        target = Path(DEFAULT_OUTPUT if fmt is None or fmt == "pdf" else f"solution.{fmt}")
+    try:
+        check_output(target, fmt, inputs)
+    except DeriveError as error:
+        hint = " (or pass --format)" if fmt is None else ""
+        raise click.UsageError(f"{error}{hint}") from None
+    return target
 
 
 def _solve(file: Path | None, example: str | None, notation: str | None, points: int) -> Solution:
     def progress(title: str) -> None:
-        click.echo(f"Solving {title} ...", err=True)
+        click.echo(f"Solving {inert(title)} ...", err=True)
 
     if file is not None:
         return solve_file(file, notation=notation, points=points, progress=progress)
@@ -173,11 +186,11 @@ def grade_command(submission: Path, as_json: bool) -> None:
         report = {"score": score, "total": len(verdicts), "answers": [asdict(v) for v in verdicts]}
         click.echo(json.dumps(report, indent=2))
         return
-    for verdict in verdicts:
+    for verdict in verdicts:  # names and comments quote the student: shown inert
         mark = "correct" if verdict.correct else "WRONG"
-        click.echo(f"{verdict.part} {verdict.name}: {mark}")
+        click.echo(f"{inert(verdict.part)} {inert(verdict.name)}: {mark}")
         if not verdict.correct:
-            click.echo(f"    {verdict.comment}")
+            click.echo(f"    {inert(verdict.comment)}")
     click.echo(f"Score: {score}/{len(verdicts)}")
 
 

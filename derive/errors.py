@@ -2,12 +2,17 @@
 
 The command line turns each of these into click's ``Error: ...`` line (exit status 1; 3 for an
 InternalError); no traceback reaches the user unless ``derive --debug`` asks for it.
-``location`` (file, line, column) is filled in where the input has one.
+``location`` (file, line, column) is filled in where the input has one. What an error shows
+is untrusted (file names, quoted input): ``str(error)`` makes it inert (``derive.escaping``),
+so a newline or an escape sequence in it can neither forge a line nor move the cursor.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from derive.escaping import inert
 
 
 @dataclass(frozen=True)
@@ -19,7 +24,7 @@ class Location:
     column: int | None = None
 
     def __str__(self) -> str:
-        parts = [self.source]
+        parts = [inert(self.source)]
         if self.line is not None:
             parts.append(f"line {self.line}")
         if self.column is not None:
@@ -28,17 +33,24 @@ class Location:
 
 
 class DeriveError(Exception):
-    """Base class: something about the user's input or environment that derive cannot handle."""
+    """Base class: something about the user's input or environment that derive cannot handle.
 
-    def __init__(self, message: str, *, location: Location | None = None) -> None:
+    ``message`` is one line; ``details`` are lines shown under it, indented (LaTeX's log lines,
+    a formula as printed and as read back). Every control character in either, a newline
+    included, is shown as its escape (``\\n``): only ``details`` start new lines.
+    """
+
+    def __init__(
+        self, message: str, *, location: Location | None = None, details: Sequence[str] = ()
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
+        self.details = tuple(details)
 
     def __str__(self) -> str:
-        if self.location is None:
-            return self.message
-        return f"{self.location}: {self.message}"
+        head = inert(self.message if self.location is None else f"{self.location}: {self.message}")
+        return "".join([head, *(f"\n  {inert(line)}" for line in self.details)])
 
     def at(self, location: Location) -> DeriveError:
         """Return the same error placed at ``location`` unless it already has one."""

@@ -13,6 +13,8 @@ import re
 
 from sympy.printing.latex import LatexPrinter
 
+from derive.escaping import escape_latex
+
 ADJOINT_PREFIX = "delta_"  # the engine names the adjoint of v "delta_v"
 
 _GREEK_LETTERS = (
@@ -32,6 +34,9 @@ ACCENTS: dict[str, str] = {"hat": r"\hat", "bar": r"\bar", "tilde": r"\tilde", "
 
 _LETTERS_THEN_DIGITS = re.compile(r"([A-Za-z]+?)(\d+)")
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*")
+# what sympy's super/subscript splitting may set as is (sigma^2, w', _softmax0): letters,
+# digits and primes, each ^ or _ followed by one of them (so never TeX's ^^ character code)
+_SUPER_SUB = re.compile(r"[A-Za-z0-9'_]*(\^[A-Za-z0-9'][A-Za-z0-9'_]*)*")
 
 
 def is_adjoint(name: str) -> bool:
@@ -53,6 +58,8 @@ def latex_name(name: str) -> str:
     if is_adjoint(name):
         return rf"\delta_{{{latex_name(name[len(ADJOINT_PREFIX) :])}}}"
     if not _IDENTIFIER.fullmatch(name):
+        if not _SUPER_SUB.fullmatch(name):  # any other text is shown, never run as TeX
+            return rf"\text{{{escape_latex(name)}}}"
         return LatexPrinter()._deal_with_super_sub(name)  # e.g. sigma^2 from a problem kind
     base, *subscripts = name.split("_")
     split = _LETTERS_THEN_DIGITS.fullmatch(base)

@@ -18,6 +18,7 @@ from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.stats.rv import RandomSymbol
 
+from derive import limits
 from derive.errors import DeriveError, VerificationError
 from derive.evaluate import Evaluator
 from derive.latex_reader import read_latex
@@ -108,18 +109,19 @@ def check_formula(
         scope = scope_of(expr)
         if quantities:
             scope = Scope({**quantities, **scope.quantities}, functions=scope.functions)
-        read = read_latex(latex, scope, shape=shape, indices=indices).expr
+        with limits.own_output():
+            read = read_latex(latex, scope, shape=shape, indices=indices).expr
     except DeriveError as error:
         raise PrintedFormulaError(
-            f"{where}: the printed formula cannot be read back ({error.message})\n"
-            f"  printed: {latex}\n  from:    {sp.sstr(expr)}"
+            f"{where}: the printed formula cannot be read back ({error.message})",
+            details=(f"printed: {latex}", f"from:    {sp.sstr(expr)}"),
         ) from None
     difference = _largest_difference(expr, read, rng)
     if difference > AGREEMENT:
         raise PrintedFormulaError(
             f"{where}: the printed formula says something else than the answer "
-            f"(relative difference {difference:.2g} at a random point)\n"
-            f"  printed: {latex}\n  reads:   {sp.sstr(read)}\n  from:    {sp.sstr(expr)}"
+            f"(relative difference {difference:.2g} at a random point)",
+            details=(f"printed: {latex}", f"reads:   {sp.sstr(read)}", f"from:    {sp.sstr(expr)}"),
         )
 
 

@@ -492,7 +492,7 @@ def test_latex_failure_is_a_render_error_with_the_log_lines(tmp_path: Path) -> N
     message = str(failure.value)
     assert "! Undefined control sequence." in message
     assert "nosuchmacro" in message
-    assert "\nl." in message
+    assert "\n  l." in message  # log lines indented under the Error: line
     assert "Traceback" not in message
     assert not (tmp_path / "key.pdf").exists()
 

@@ -118,7 +118,9 @@ def read(spec: ProblemSpec) -> Identity:
     """The fields as sympy: the function, its variable and constants, definition and claim."""
     name, variable_name = (_name(spec, field) for field in ("function", "variable"))
     constants = spec.fields.get("constants", [])
-    if not isinstance(constants, list) or not all(isinstance(c, str) for c in constants):
+    if not isinstance(constants, list) or not all(
+        isinstance(c, str) and NAME_PATTERN.fullmatch(c) for c in constants
+    ):
         raise field_error(spec, "'constants' must be a list of names, e.g. [a, b]")
     symbols = {n: quantity(n, SCALAR) for n in [variable_name, *constants]}
     real = {q.symbol: sp.Symbol(n, real=True) for n, q in symbols.items()}

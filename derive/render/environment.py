@@ -19,8 +19,6 @@ Filters (both environments):
 from __future__ import annotations
 
 import functools
-import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -28,135 +26,16 @@ from pathlib import Path
 import jinja2
 import sympy as sp
 
+from derive.escaping import escape_latex, escape_markdown
 from derive.model import Line, MathItem, Tex
 from derive.printing import latex_name, tex
 from derive.render.breaking import Row, break_rows
 from derive.render.measure import BOX_WIDTH_EM, LINE_WIDTH_EM
 
-# Characters that mean something to TeX in running text, and what prints them.
-LATEX_SPECIALS: dict[str, str] = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "$": r"\$",
-    "&": r"\&",
-    "#": r"\#",
-    "^": r"\textasciicircum{}",
-    "_": r"\_",
-    "%": r"\%",
-    "~": r"\textasciitilde{}",
-    "<": r"\textless{}",  # in OT1 text, < and > print as ¡ and ¿
-    ">": r"\textgreater{}",
-    "|": r"\textbar{}",
-}
-
-
-def _greek(letter: str) -> str:
-    """α → alpha, Γ → Gamma, from the Unicode name (which spells lambda "LAMDA")."""
-    *_, case, _, name = unicodedata.name(letter).split()  # GREEK SMALL LETTER ALPHA
-    name = name.lower().replace("lamda", "lambda")
-    return name if case == "SMALL" else name.capitalize()
-
-
-# Unicode that course text uses and pdflatex's utf8 input cannot set without help.
-UNICODE_TEXT: dict[str, str] = {
-    **{g: rf"\ensuremath{{\{_greek(g)}}}" for g in "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ"},
-    "×": r"\ensuremath{\times}",
-    "·": r"\ensuremath{\cdot}",
-    "−": r"\ensuremath{-}",
-    "≤": r"\ensuremath{\le}",
-    "≥": r"\ensuremath{\ge}",
-    "≠": r"\ensuremath{\ne}",
-    "≈": r"\ensuremath{\approx}",
-    "→": r"\ensuremath{\to}",
-    "∂": r"\ensuremath{\partial}",
-    "∇": r"\ensuremath{\nabla}",
-    "∑": r"\ensuremath{\sum}",
-    "∈": r"\ensuremath{\in}",
-    "∞": r"\ensuremath{\infty}",
-    "⊙": r"\ensuremath{\odot}",
-    "⊘": r"\ensuremath{\oslash}",
-    "ᵀ": r"\ensuremath{^{\top}}",
-    "²": r"\ensuremath{^{2}}",
-    "³": r"\ensuremath{^{3}}",
-    "′": r"\ensuremath{'}",
-    "″": r"\ensuremath{''}",
-    "‖": r"\ensuremath{\|}",
-    "√": r"\ensuremath{\surd}",
-    "…": r"\ldots{}",
-    "±": r"\ensuremath{\pm}",
-    "∘": r"\ensuremath{\circ}",
-    "⊤": r"\ensuremath{\top}",
-    "∀": r"\ensuremath{\forall}",
-    "∃": r"\ensuremath{\exists}",
-    "≡": r"\ensuremath{\equiv}",
-    "∝": r"\ensuremath{\propto}",
-    "⋆": r"\ensuremath{\star}",
-    "–": "--",
-    "—": "---",
-    "‘": "`",
-    "’": "'",
-    "“": "``",
-    "”": "''",
-    **{
-        c: rf"\ensuremath{{_{{{d}}}}}"
-        for c, d in zip("₀₁₂₃₄₅₆₇₈₉ᵢⱼₖₘₙₜ", "0123456789ijkmnt", strict=True)
-    },
-    **{
-        c: rf"\ensuremath{{^{{{d}}}}}"
-        for c, d in zip("⁰¹⁴⁵⁶⁷⁸⁹⁻ⁿ", "0145678 9-n".replace(" ", ""), strict=True)
-    },
-}
-
-# x̂ (x and a combining circumflex) and the like: the accent goes on the letter before it
-_COMBINING = {"\u0302": "hat", "\u0304": "bar", "\u0303": "tilde", "\u0307": "dot"}
-_ACCENTED = re.compile("(.)([" + "".join(_COMBINING) + "])")
-_LATEX_TEXT = re.compile(
-    "|".join(re.escape(c) for c in [*LATEX_SPECIALS, *UNICODE_TEXT]) + r"|[^\x00-\xff]"
-)
-# what stands for a character pdflatex cannot set and the table does not know
-UNKNOWN_CHARACTER = r"\textbf{?}"
-
-# Markdown: backslash-escape punctuation that starts emphasis, links, code, math or HTML, and
-# the characters that make a line a heading, list item or quote.
-_MARKDOWN_ANYWHERE = re.compile(r"([\\`*_{}\[\]<>#|$~!&])")
-_MARKDOWN_LINE_START = re.compile(r"^(\s*)(?:([-+=])|(\d+)([.)]))", re.MULTILINE)
-
 # The room an aligned block has: a display on the page, or the inside of an answer's box.
 ROOMS: dict[str, float] = {"line": LINE_WIDTH_EM, "box": BOX_WIDTH_EM}
 
 RELATIONS: dict[str, str] = {"≈": r"\approx", "<=": r"\le", ">=": r"\ge", "≤": r"\le", "≥": r"\ge"}
-
-
-def escape_latex(text: str) -> str:
-    """User text made safe for LaTeX running text (titles, statements, names, rules)."""
-    # ŷ beyond Latin-1 → y and a combining circumflex, set as \hat{y}
-    split = "".join(unicodedata.normalize("NFD", c) if ord(c) > 0xFF else c for c in str(text))
-    accented = _ACCENTED.sub(lambda m: f"\x00{m[1]}\x01{_COMBINING[m[2]]}\x02", split)
-    escaped = _LATEX_TEXT.sub(_replacement, accented)
-    return re.sub(
-        "\x00(.*?)\x01(.*?)\x02", lambda m: rf"\ensuremath{{\{m[2]}{{\text{{{m[1]}}}}}}}", escaped
-    )
-
-
-def _replacement(match: re.Match[str]) -> str:
-    character = match[0]
-    if character in "\x00\x01\x02":
-        return character
-    return LATEX_SPECIALS.get(character) or UNICODE_TEXT.get(character) or UNKNOWN_CHARACTER
-
-
-def escape_markdown(text: str) -> str:
-    """User text made safe for Markdown running text."""
-    escaped = _MARKDOWN_ANYWHERE.sub(r"\\\1", str(text))
-    return _MARKDOWN_LINE_START.sub(_escape_line_start, escaped)
-
-
-def _escape_line_start(match: re.Match[str]) -> str:
-    indent, marker, number, period = match.groups()
-    if marker:
-        return rf"{indent}\{marker}"  # "- x" would be a list item
-    return rf"{indent}{number}\{period}"  # "1. x" would be a numbered list item
 
 
 def math(item: MathItem | None) -> str:

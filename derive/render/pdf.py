@@ -1,7 +1,14 @@
-"""PDF output: the LaTeX document compiled by latexmk (or pdflatex) in a scratch directory."""
+"""PDF output: the LaTeX document compiled by latexmk (or pdflatex) in a scratch directory.
+
+TeX runs without shell escape and with kpathsea's paranoid file access (``openin_any=p``,
+``openout_any=p``): even text that got into the document unescaped could not read or write a
+file outside the scratch directory. The scratch directory holds the whole key; it is removed
+on every way out (an error, Ctrl-C, SIGTERM turned into SystemExit by the command line).
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -10,11 +17,15 @@ from pathlib import Path
 
 from derive.errors import RenderError, ToolMissingError
 from derive.model import Solution
+from derive.render.atomic import write_atomically
 from derive.render.latex import render_latex, render_questions_latex
 
 TIMEOUT_SECONDS = 120
 TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk"
 _JOB = "solution"
+# kpathsea settings (environment variables override texmf.cnf): no shell commands at all, and
+# no file opened by TeX outside the working directory, by absolute path or through "..".
+TEX_ENVIRONMENT = {"shell_escape": "f", "openin_any": "p", "openout_any": "p"}
 
 
 def write_pdf(solution: Solution, path: str | Path, *, questions: bool = False) -> str:
@@ -32,6 +43,7 @@ def compile_pdf(document: str, path: str | Path) -> str:
     """Compile a complete LaTeX ``document`` to PDF at ``path`` (no shell escape); return the
     log of the last TeX run."""
     commands = _commands()
+    environment = {k: v for k, v in os.environ.items() if k != "TEXMFOUTPUT"} | TEX_ENVIRONMENT
     with tempfile.TemporaryDirectory(prefix="derive-") as scratch:
         workdir = Path(scratch)
         (workdir / f"{_JOB}.tex").write_text(document, encoding="utf-8")
@@ -40,6 +52,7 @@ def compile_pdf(document: str, path: str | Path) -> str:
                 completed = subprocess.run(
                     command,
                     cwd=workdir,
+                    env=environment,
                     stdin=subprocess.DEVNULL,
                     capture_output=True,
                     text=True,
@@ -52,15 +65,13 @@ def compile_pdf(document: str, path: str | Path) -> str:
                     f"LaTeX did not finish within {TIMEOUT_SECONDS} s ({command[0]})"
                 ) from None
             if completed.returncode != 0:
-                raise RenderError(_failure_message(workdir, command[0], completed.stdout))
+                program = command[0]
+                details = _failure_lines(workdir, completed.stdout)
+                raise RenderError(f"LaTeX failed ({program}):", details=details)
         built = workdir / f"{_JOB}.pdf"
         if not built.is_file():
             raise RenderError(f"{commands[0][0]} finished but wrote no PDF")
-        target = Path(path)
-        try:
-            shutil.copyfile(built, target)
-        except OSError as error:
-            raise RenderError(f"cannot write {target}: {error.strerror or error}") from None
+        write_atomically(path, built.read_bytes())
         log = workdir / f"{_JOB}.log"
         return log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
 
@@ -95,13 +106,11 @@ def _commands() -> list[list[str]]:
     )
 
 
-def _failure_message(workdir: Path, program: str, output: str) -> str:
+def _failure_lines(workdir: Path, output: str) -> list[str]:
     log = workdir / f"{_JOB}.log"
     text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else output
     lines = log_errors(text)
-    if not lines:
-        lines = [line for line in output.splitlines() if line.strip()][-5:]
-    return f"LaTeX failed ({program}):\n" + "\n".join(lines)
+    return lines or [line for line in output.splitlines() if line.strip()][-5:]
 
 
 def log_errors(log: str) -> list[str]:
