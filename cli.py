@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
+from derive import limits
 from derive.documents import solve_default, solve_example, solve_file
 from derive.errors import DeriveError, InternalError
 from derive.escaping import inert
@@ -79,6 +81,33 @@ def _internal_failure(error: InternalError) -> InternalFailure:
     return InternalFailure(str(error))
 
 
+def input_limits(command: Callable[..., None]) -> Callable[..., None]:
+    """--limit NAME=VALUE (repeatable) and --allow-outside: derive.limits's input limits, in
+    force while the command runs."""
+
+    @functools.wraps(command)
+    def run(*args: object, limit: tuple[str, ...], allow_outside: bool, **kwargs: object) -> None:
+        try:
+            chosen = limits.current().overridden(limit).raised(allow_outside=allow_outside)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="'--limit'") from None
+        with limits.using(chosen):
+            command(*args, **kwargs)
+
+    run = click.option(
+        "--allow-outside",
+        is_flag=True,
+        help="Let a file name files outside its own directory (network: ../x.yaml).",
+    )(run)
+    return click.option(
+        "--limit",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Raise an input limit, e.g. input-bytes=5MB or equations=5000 (repeatable; "
+        "see the README's Limits).",
+    )(run)
+
+
 @main.command("solve")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -119,6 +148,7 @@ def _internal_failure(error: InternalError) -> InternalFailure:
     show_default=True,
     help="Random points for the finite-difference check.",
 )
+@input_limits
 def solve_command(
     file: Path | None,
     output: Path | None,
@@ -173,6 +203,7 @@ def _solve(file: Path | None, example: str | None, notation: str | None, points:
 @main.command("grade")
 @click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
+@input_limits
 def grade_command(submission: Path, as_json: bool) -> None:
     """Grade a student's answers (SUBMISSION, YAML) against the checked key.
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from derive import limits
 from derive.errors import (
     InputFileError,
     Location,
@@ -82,7 +83,13 @@ def build_network(
         },
         loss,
     )
-    builder = _NetworkBuilder(source, locations or InputLocations())
+    where = locations or InputLocations()
+    count = len(forward) + 1 + len(variants or {})
+    over = list(where.forward[limits.current().equations :])
+    limits.check_count(
+        "equations", count, "equations", location=over[0].start if over else Location(source)
+    )
+    builder = _NetworkBuilder(source, where)
     builder.declare_functions(functions or ())
     builder.declare_givens(given)
     equations = builder.equations([*forward, loss])
@@ -178,13 +185,22 @@ class _NetworkBuilder:
             raise InputFileError(f"{context}{usage}", location=span.location(offset))
         sizes = [self.dimension(word, context, span.location(at)) for word, at in words[1:]]
         sizes += [sp.Integer(1)] * (2 - count)
-        return (sizes[0], sizes[1])
+        rows, cols = sizes
+        if rows.is_Integer and cols.is_Integer and int(rows) * int(cols) > limits.current().entries:
+            what = f"{context}a quantity of {int(rows) * int(cols)} entries"
+            raise limits.exceeded("entries", what, location=span.start)
+        return (rows, cols)
 
     def dimension(self, word: str, context: str, location: Location) -> sp.Expr:
         if re.fullmatch(r"[0-9]+", word):
-            if int(word) == 0:
+            size = int(word) if len(word) <= 18 else 10**18  # never convert a huge literal
+            if size == 0:
                 raise InputFileError(f"{context}a dimension must be positive", location=location)
-            return sp.Integer(int(word))
+            if size > limits.current().dimension:
+                shown = word if len(word) <= 18 else f"a {len(word)}-digit number"
+                what = f"{context}the dimension {shown} is too large"
+                raise limits.exceeded("dimension", what, location=location)
+            return sp.Integer(size)
         if not NAME_PATTERN.fullmatch(word):
             message = f"{context}'{word}' is not a dimension: use a positive integer or a name"
             raise InputFileError(message, location=location)
@@ -199,11 +215,17 @@ class _NetworkBuilder:
         spans.append(self.locations.loss or TextSpan(self.source))
         pairs = list(zip(texts, spans, strict=True))
         self.parsed = [parse_equation(text, span=span) for text, span in pairs]
-        for index, (parsed, span) in enumerate(zip(self.parsed, spans, strict=True)):
+        # what each equation may use, kept up to date in a loop (linear in the equations)
+        known = dict(self.givens)
+        later = {p.target: p.text for p in reversed(self.parsed)}
+        for parsed, span in zip(self.parsed, spans, strict=True):
             location = span.location(parsed.target_offset)
             meaning = f"defined by '{parsed.text}'"
             self.claim(parsed.target, meaning, context=f"in '{parsed.text}': ", location=location)
-            self.built.append(self.equation(parsed, span, index))
+            equation = self.equation(parsed, span, known, later)
+            self.built.append(equation)
+            known[equation.target.name] = equation.target
+            later.pop(parsed.target, None)
         loss = self.built[-1]
         if not loss.target.is_scalar:
             shape = format_shape(loss.target.shape)
@@ -211,11 +233,15 @@ class _NetworkBuilder:
             raise ShapeError(message, location=loss.location)
         return self.built
 
-    def equation(self, parsed: ParsedEquation, span: TextSpan, index: int) -> Equation:
-        """``parsed`` built in the place of equation ``index``: givens and earlier targets."""
-        known = dict(self.givens)
-        known.update((eq.target.name, eq.target) for eq in self.built[:index])
-        later = {p.target: p.text for p in reversed(self.parsed[index:])}
+    def equation(
+        self,
+        parsed: ParsedEquation,
+        span: TextSpan,
+        known: Mapping[str, Quantity],
+        later: Mapping[str, str],
+    ) -> Equation:
+        """``parsed`` built over ``known`` (givens and earlier targets); ``later`` maps each
+        target defined at or after it to its equation's text (for a used-before-defined error)."""
         scope = Scope(known, self.functions, later, parsed.target, frozenset(self.dimensions))
         rhs = ExpressionBuilder(scope, parsed.text, span).build(parsed.rhs)
         target = quantity(parsed.target, rhs.shape)
@@ -238,7 +264,10 @@ class _NetworkBuilder:
             raise UnknownSymbolError(message, location=location)
         index = targets.index(parsed.target)
         replaced = self.built[index]
-        equation = self.equation(parsed, span, index)
+        known = dict(self.givens)
+        known.update((eq.target.name, eq.target) for eq in self.built[:index])
+        later = {p.target: p.text for p in reversed(self.parsed[index:])}
+        equation = self.equation(parsed, span, known, later)
         if equation.target.shape != replaced.target.shape:
             message = (
                 f"in '{parsed.text}': variant '{label}' makes '{parsed.target}' "

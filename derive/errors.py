@@ -103,6 +103,18 @@ class ToolMissingError(DeriveError):
     """An external program (latexmk, pdflatex) is needed but not installed."""
 
 
+class LimitError(DeriveError):
+    """The input is over one of derive's limits (``derive.limits``): a file over 1 MB, an
+    expression nested or written too long, too many equations, a number with too many digits,
+    a dimension or batch too large. The message names the limit, its value and the option that
+    raises it: ``too many equations: 5 000 (limit 1 000; raise it with --limit equations=N)``.
+    ``limit`` is that NAME."""
+
+    def __init__(self, message: str, *, limit: str, location: Location | None = None) -> None:
+        super().__init__(message, location=location)
+        self.limit = limit
+
+
 class InternalError(DeriveError):
     """A bug in derive, not in the input: an unexpected exception while solving, grading or writing.
 
@@ -121,6 +133,7 @@ class InternalError(DeriveError):
             f"internal error while {activity} {part}: {_one_line(original)} — please report it"
         )
         self.__cause__ = original  # the traceback under --debug shows where it really failed
+        self.remote_traceback: str | None = None  # the same, from a worker process
 
     def at(self, location: Location) -> DeriveError:
         """Unchanged: the part already says where, and the line stays the same everywhere."""

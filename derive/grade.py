@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
+from derive import limits
 from derive.errors import DeriveError, InputFileError
 from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.functions import generic_function
 from derive.latex_reader import read_latex
-from derive.load import YamlReader, load_network, read_input
+from derive.load import YamlReader, load_network, read_input, referenced_path
 from derive.model import Network, Solution
 from derive.parse import TextSpan
 from derive.shapes import Scope, Shaped, build_expression
@@ -63,7 +64,10 @@ def load_submission(path: str | Path) -> Submission:
         raise InputFileError(message, location=reader.location(root))
     if "network" in entries:
         name, _ = reader.string(entries["network"], "'network'", "a file name")
-        network = load_network(file.parent / name)
+        where = reader.location(entries["network"])
+        network = load_network(
+            referenced_path(file.parent, name, location=where, what="the network file")
+        )
     else:
         name, _ = reader.string(entries["example"], "'example'", "a built-in example's name")
         network = load_network(example_path(name))
@@ -130,14 +134,19 @@ def read_answer(text: str, scope: Scope, *, span: TextSpan) -> Shaped:
     r"""An answer in the network's plain notation (W2^T d .* h) or in LaTeX, as students type
     it into a course site (W_2^{\top} \delta \odot h); LaTeX is read by the reader that
     reads derive's own pages back. Surrounding $…$ or \(…\) are dropped."""
+    limits.check_length(text, name="answer_chars", what="answer", location=span.start)
     stripped = text.strip()
     for opening, closing in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
         if stripped.startswith(opening) and stripped.endswith(closing) and len(stripped) > 2:
             stripped = stripped[len(opening) : -len(closing)]
             break
-    if "\\" in stripped or "{" in stripped:
-        return read_latex(stripped, scope, span=span)
-    return build_expression(stripped, scope, span=span)
+    bound = limits.current()  # an answer may be as long as answers may be
+    with limits.using(
+        bound.raised(expression_chars=max(bound.expression_chars, bound.answer_chars))
+    ):
+        if "\\" in stripped or "{" in stripped:
+            return read_latex(stripped, scope, span=span)
+        return build_expression(stripped, scope, span=span)
 
 
 def _scope(network: Network) -> Scope:

@@ -323,6 +323,7 @@ class LatexBuilder(ExpressionBuilder):
                 r"matrix has integer powers (write A^{\circ p} for an entrywise power)"
             )
             raise self.fail(ShapeError, message, offset)
+        self.check_power(a, b, offset)
         if b.expr == -1:
             return Shaped(sp.Inverse(a.expr), a.shape)
         return Shaped(sp.MatPow(a.expr, b.expr), a.shape)

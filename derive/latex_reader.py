@@ -22,6 +22,7 @@ from typing import cast
 import lark
 import sympy as sp
 
+from derive import limits
 from derive.errors import ExpressionSyntaxError
 from derive.latex_builder import LatexBuilder
 from derive.latex_names import normalize_name
@@ -32,9 +33,11 @@ from derive.parse import (
     Constant,
     Name,
     Node,
+    NumberTooLongError,
     Operator,
     Summation,
     TextSpan,
+    check_nesting,
     start_offset,
 )
 from derive.parse import ToSyntaxTree as PlainSyntaxTree
@@ -168,11 +171,14 @@ def _parser() -> lark.Lark:
 def parse_latex(text: str, *, span: TextSpan | None = None) -> Node:
     """The syntax tree of a LaTeX formula; a syntax error names the offending column."""
     where = span or TextSpan("<latex>")
+    limits.check_length(text, what="formula", location=where.start)
     blanked = _LAYOUT.sub(lambda m: " " * len(m.group()), text)
     if not blanked.strip():
         raise ExpressionSyntaxError("empty formula", location=where.location(0))
     try:
-        return cast(Node, _parser().parse(blanked))
+        node = cast(Node, _parser().parse(blanked))
+    except NumberTooLongError as error:
+        raise error.error(where) from None
     except lark.exceptions.UnexpectedInput as error:
         offset = getattr(error, "pos_in_stream", None) or 0
         token = getattr(error, "token", None)
@@ -186,6 +192,8 @@ def parse_latex(text: str, *, span: TextSpan | None = None) -> Node:
             f"in '{text.strip()}': cannot read the LaTeX at {found}",
             location=where.location(offset),
         ) from None
+    check_nesting(node, where)
+    return node
 
 
 def read_latex(

@@ -7,10 +7,12 @@ keeps its line and column; an error inside an equation points at the offending t
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import yaml
 
+from derive import limits
 from derive.build import InputLocations, build_network
 from derive.errors import InputFileError, Location
 from derive.model import Network
@@ -40,19 +42,90 @@ def load_network(path: str | os.PathLike[str]) -> Network:
 
 
 def read_input(path: str | os.PathLike[str], what: str) -> str:
-    """The text of an input file, or an InputFileError that says why it cannot be read."""
+    """The text of an input file, or an InputFileError that says why it cannot be read.
+
+    Only a regular file is read (a FIFO, a device such as /dev/zero, a directory or a socket
+    is refused before it is opened for reading), and at most ``limits.input_bytes`` + 1 bytes
+    of it: a bigger file is a LimitError, never read whole.
+    """
     file = Path(path)
     where = Location(str(file))
+    limit = limits.current().input_bytes
     try:
-        return file.read_text(encoding="utf-8")
+        _check_regular(file, os.stat(file), what)
+        descriptor = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _NO_TERMINAL)
+        with os.fdopen(descriptor, "rb") as stream:
+            info = os.fstat(stream.fileno())
+            _check_regular(file, info, what)  # the same file, now that it is open
+            if info.st_size > limit:
+                raise limits.exceeded("input_bytes", f"{what} over the size limit", location=where)
+            data = stream.read(limit + 1)
     except FileNotFoundError:
         raise InputFileError(f"no such file: '{file}'", location=where) from None
     except IsADirectoryError:
         raise InputFileError(f"'{file}' is a directory, not {what}", location=where) from None
-    except UnicodeDecodeError:
-        raise InputFileError(f"'{file}' is not UTF-8 text", location=where) from None
     except OSError as error:
         raise InputFileError(f"cannot read '{file}': {error.strerror}", location=where) from None
+    if len(data) > limit:
+        raise limits.exceeded("input_bytes", f"{what} over the size limit", location=where)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputFileError(f"'{file}' is not UTF-8 text", location=where) from None
+
+
+_NO_TERMINAL = getattr(os, "O_NOCTTY", 0)
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_regular(file: Path, info: os.stat_result, what: str) -> None:
+    """An InputFileError unless ``info`` is a regular file's."""
+    if stat.S_ISREG(info.st_mode):
+        return
+    kind = next((name for test, name in _NOT_REGULAR if test(info.st_mode)), "not a regular file")
+    message = f"'{file}' is {kind}, not {what} (derive reads only regular files)"
+    raise InputFileError(message, location=Location(str(file)))
+
+
+def referenced_path(
+    directory: Path, name: str, *, location: Location, what: str = "a file"
+) -> Path:
+    """The file ``name`` that a file in ``directory`` refers to, relative to that directory.
+
+    It must stay inside ``directory`` (after following symbolic links) unless
+    ``limits.allow_outside`` is set (``--allow-outside``): a student's submission cannot make
+    derive read /etc/passwd or another student's work.
+    """
+    path = directory / name
+    if limits.current().allow_outside:
+        return path
+    inside = directory.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop
+        resolved = path
+    if resolved != inside and not resolved.is_relative_to(inside):
+        message = (
+            f"{what} '{shorten(name)}' is outside '{directory}', the directory of the file "
+            "that names it (pass --allow-outside to allow it)"
+        )
+        raise InputFileError(message, location=location)
+    return path
+
+
+QUOTED = 60  # a value an error quotes is at most this many characters, on one line
+
+
+def shorten(text: str, limit: int = QUOTED) -> str:
+    """``text`` as a message quotes a value from the file being read: short, on one line."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else f"{line[: limit - 1]}…"
 
 
 def parse_network_text(text: str, source: str = "<string>") -> Network:
@@ -66,6 +139,7 @@ class YamlReader:
     def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
+        self.root: yaml.Node | None = None
 
     def network(self, root: yaml.Node | None = None) -> Network:
         """The network the whole text describes, or the mapping ``root`` inside it."""
@@ -119,8 +193,17 @@ class YamlReader:
         )
 
     def compose(self) -> yaml.Node:
+        """The file's YAML as nodes: no aliases, anchors or tags other than YAML's own, and
+        nested no deeper than ``limits.yaml_depth``."""
         try:
-            root = yaml.compose(self.text, Loader=yaml.SafeLoader)
+            loader = _Composer(self.text, self.source)
+            try:
+                root = loader.get_single_node()
+            finally:
+                loader.dispose()
+        except RecursionError:  # a limit raised so high that PyYAML's own recursion gives out
+            message = "nested too deeply for the YAML reader"
+            raise limits.exceeded("yaml_depth", message, location=Location(self.source)) from None
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             message = f"invalid YAML: {error.problem or error.context}"
@@ -135,6 +218,7 @@ class YamlReader:
                 "the file is empty; a network file is a mapping with given, forward, loss, wrt"
             )
             raise InputFileError(message, location=Location(self.source, 1, 1))
+        self.root = root
         return root
 
     def location(self, node: yaml.Node) -> Location:
@@ -154,8 +238,10 @@ class YamlReader:
         """'<what>' must be <expected>, not <what the node is>."""
         if _is_null(node):
             found = "empty"
+        elif isinstance(node, yaml.ScalarNode) and node is self.root:
+            found = "a single value"  # a whole file's text is never quoted (it may not be ours)
         elif isinstance(node, yaml.ScalarNode):
-            found = f"the value '{node.value}'"
+            found = f"the value '{shorten(node.value)}'"
         else:
             found = "a mapping" if isinstance(node, yaml.MappingNode) else "a list"
         subject = f"'{what}'" if what in _EXPECTED else what
@@ -204,6 +290,41 @@ class YamlReader:
             raise self.wrong(key, node)
         return [self.string(item, f"each item of '{key}'", expected) for item in node.value]
 
+    def plain(self, node: yaml.Node) -> object:
+        """A node as plain Python values (str, int, float, bool, None, list, dict), as a
+        problem kind's fields are read; no YAML constructor runs on user input."""
+        if isinstance(node, yaml.SequenceNode):
+            return [self.plain(item) for item in node.value]
+        if isinstance(node, yaml.MappingNode):
+            found: dict[str, object] = {}
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    raise self.wrong("a key", key, "a name or a number")
+                found[key.value] = self.plain(value)
+            return found
+        assert isinstance(node, yaml.ScalarNode)
+        return self.scalar(node)
+
+    def scalar(self, node: yaml.ScalarNode) -> object:
+        """A scalar by its resolved tag; an integer over ``limits.digits`` is a LimitError."""
+        kind = node.tag.rpartition(":")[2]
+        if kind == "null":
+            return None
+        if kind == "bool":
+            return node.value.lower() in ("yes", "true", "on")
+        if kind in ("int", "float"):
+            if sum(c.isdigit() for c in node.value) > limits.current().digits:
+                message = f"a number with {sum(c.isdigit() for c in node.value)} digits"
+                raise limits.exceeded("digits", message, location=self.location(node))
+            constructor = yaml.SafeLoader.construct_yaml_int
+            if kind == "float":
+                constructor = yaml.SafeLoader.construct_yaml_float  # type: ignore[assignment]
+            try:
+                return constructor(_CONSTRUCTOR, node)
+            except ValueError:
+                return node.value
+        return node.value  # text, and dates as written
+
 
 def _is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
@@ -211,3 +332,45 @@ def _is_null(node: yaml.Node) -> bool:
 
 def _default_title(source: str) -> str:
     return "Network" if source.startswith("<") else Path(source).stem
+
+
+# YAML's own tags: a value may say !!str or !!int; nothing else (!!python/object, !custom).
+_STANDARD_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("null", "bool", "int", "float", "str", "seq", "map", "timestamp", "merge")
+)
+_CONSTRUCTOR = yaml.SafeLoader("")  # only its int and float readers are used
+
+
+class _Composer(yaml.SafeLoader):
+    """PyYAML's composer with derive's rules: an alias, an anchor or a foreign tag is an
+    error at its line and column, and nesting deeper than ``limits.yaml_depth`` is a
+    LimitError (a "billion laughs" bomb needs aliases, so it never expands)."""
+
+    def __init__(self, text: str, source: str) -> None:
+        super().__init__(text)
+        self.source = source
+        self.depth = 0
+        self.bounds = limits.current()
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()
+        mark = event.start_mark
+        where = Location(self.source, mark.line + 1, mark.column + 1)
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            message = "YAML anchors and aliases (&name, *name) are not allowed; write the value out"
+            raise InputFileError(message, location=where)
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!") and tag not in _STANDARD_TAGS:
+            message = f"the YAML tag '{shorten(str(tag))}' is not allowed (derive reads plain YAML)"
+            raise InputFileError(message, location=where)
+        self.depth += 1
+        if self.depth > self.bounds.yaml_depth:
+            raise limits.exceeded("yaml_depth", "nested too deeply", location=where)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+        if isinstance(node, yaml.SequenceNode | yaml.MappingNode):
+            limits.check_count("yaml_items", len(node.value), "entries", location=where)
+        return node

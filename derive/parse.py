@@ -16,7 +16,8 @@ from typing import Literal, cast
 import lark
 import sympy as sp
 
-from derive.errors import ExpressionSyntaxError, Location
+from derive import limits
+from derive.errors import ExpressionSyntaxError, LimitError, Location
 
 Operator = Literal["+", "-", "*", "/", ".*", "./", "^", ".^"]
 
@@ -136,13 +137,41 @@ def parse_expression(text: str, *, span: TextSpan | None = None) -> Node:
 
 def start_offset(node: Node) -> int:
     """Where the text of ``node`` begins (its leftmost token)."""
-    match node:
-        case Binary():
-            return start_offset(node.left)
-        case Transposed():
-            return start_offset(node.operand)
-        case _:
-            return node.offset
+    while isinstance(node, Binary | Transposed):  # a loop: a 1000-term sum is 1000 deep
+        node = node.left if isinstance(node, Binary) else node.operand
+    return node.offset
+
+
+def nesting(node: Node) -> tuple[int, int]:
+    """How deeply ``node`` nests, and the offset of its deepest part: each bracket, call, sign,
+    transpose and power is a level; a chain of operators (a + b + c, a b c) is one level, since
+    the builders walk it in a loop. Computed without recursion."""
+    deepest, at = 0, node.offset
+    stack: list[tuple[Node, int]] = [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > deepest:
+            deepest, at = depth, item.offset
+        match item:
+            case Binary():
+                chained = isinstance(item.left, Binary) and item.op not in ("^", ".^")
+                stack.append((item.left, depth if chained else depth + 1))
+                stack.append((item.right, depth + 1))
+            case Call():
+                stack.append((item.argument, depth + 1))
+            case Negate() | Transposed():
+                stack.append((item.operand, depth + 1))
+            case Summation():
+                stack.extend((child, depth + 1) for child in (item.lower, item.upper, item.body))
+    return deepest, at
+
+
+def check_nesting(node: Node, where: TextSpan) -> None:
+    """A LimitError if ``node`` nests deeper than ``limits.nesting`` (the builders recurse)."""
+    depth, offset = nesting(node)
+    if depth > limits.current().nesting:
+        message = f"nested too deeply: {depth} levels"
+        raise limits.exceeded("nesting", message, location=where.location(offset))
 
 
 def fully_parenthesized(node: Node) -> str:
@@ -197,6 +226,7 @@ class ToSyntaxTree(lark.Transformer[lark.Token, object]):
 
     def number(self, children: list[lark.Token]) -> Number:
         (token,) = children
+        _check_digits(str(token), _at(token))
         exact = Fraction(str(token))  # decimal text to an exact fraction: 0.5 -> 1/2
         return Number(sp.Rational(exact.numerator, exact.denominator), _at(token))
 
@@ -240,6 +270,31 @@ def _node(item: lark.Token | Node) -> Node:
     return item
 
 
+class NumberTooLongError(Exception):
+    """Raised inside the parser for a number literal over ``limits.digits``; ``_parse`` (and the
+    LaTeX reader) turn it into a LimitError at ``offset``."""
+
+    def __init__(self, digits: int, offset: int) -> None:
+        super().__init__(digits, offset)
+        self.digits = digits
+        self.offset = offset
+
+    def error(self, where: TextSpan) -> LimitError:
+        message = f"a number with {self.digits} digits"
+        return limits.exceeded("digits", message, location=where.location(self.offset))
+
+
+def _check_digits(text: str, offset: int) -> None:
+    """Refuse a literal such as 1e999999 or a 5000-digit integer before it becomes a number."""
+    mantissa, _, exponent = text.lower().partition("e")
+    digits = len(mantissa.replace(".", "").lstrip("0")) or 1
+    if exponent:
+        power = exponent.lstrip("+-").lstrip("0")
+        digits += int(power) if len(power) <= 9 else 10**9
+    if digits > limits.current().digits:
+        raise NumberTooLongError(digits, offset)
+
+
 @functools.cache
 def _parser() -> lark.Lark:
     grammar = resources.files("derive").joinpath("grammar.lark").read_text(encoding="utf-8")
@@ -254,16 +309,21 @@ def _parser() -> lark.Lark:
 def _parse(text: str, start: str, span: TextSpan | None) -> object:
     """The transformed parse of ``text`` from the grammar rule ``start``."""
     where = span or TextSpan("<string>")
+    limits.check_length(text, what=f"{start}", location=where.start)
     shown = text.strip()
     if not shown:
         raise ExpressionSyntaxError(f"empty {start}", location=where.location(0))
     try:
         result: object = _parser().parse(text, start=start)
+    except NumberTooLongError as error:
+        raise error.error(where) from None
     except lark.exceptions.UnexpectedInput as error:
         offset, message = _describe(error, text, start)
         raise ExpressionSyntaxError(
             f"in '{shown}': {message}", location=where.location(offset)
         ) from None
+    tree = cast(tuple[lark.Token, Node], result)[1] if start == "equation" else cast(Node, result)
+    check_nesting(tree, where)
     return result
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from derive.errors import DeriveError, InputFileError, InternalError
-from derive.load import YamlReader, load_network, read_input
+from derive.load import YamlReader, load_network, read_input, referenced_path, shorten
 from derive.model import Network, Part, Solution
 from derive.parse import TextSpan
 from derive.problems import ProblemSpec, solver
@@ -35,14 +35,13 @@ NETWORK_KEYS = ("network", "notation")
 
 
 def is_problem_set(path: str | os.PathLike[str]) -> bool:
-    """Whether the YAML file at ``path`` is a problem set (has a top-level 'problems' key)."""
+    """Whether the YAML file at ``path`` is a problem set (has a top-level 'problems' key).
+
+    A file that cannot be read or composed is not one; reading it as a network reports why.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+        root = YamlReader(read_input(path, "a problem set"), str(path)).compose()
+    except DeriveError:
         return False
     return isinstance(root, yaml.MappingNode) and any(
         isinstance(k, yaml.ScalarNode) and k.value == "problems" for k, _ in root.value
@@ -121,7 +120,9 @@ class ProblemSetReader(YamlReader):
                 return self._network_parts(entries, identifier, title, statement, points)
             solve_kind = solver(kind, location=self.location(entries["kind"][1]))
             fields = {
-                key: _plain(value) for key, (_, value) in entries.items() if key not in COMMON_KEYS
+                key: self.plain(value)
+                for key, (_, value) in entries.items()
+                if key not in COMMON_KEYS
             }
             spans = {
                 key: self.span(value) if isinstance(value, yaml.ScalarNode) else self.start(value)
@@ -175,10 +176,11 @@ class ProblemSetReader(YamlReader):
         if isinstance(node, yaml.MappingNode):
             return self.network(node)
         name, _ = self.string(node, "'network'", "a file name or a mapping")
-        path = self.directory / name
-        if not path.is_file():
-            message = f"no such file: '{name}' (looked in {self.directory})"
-            raise InputFileError(message, location=self.location(node))
+        where = self.location(node)
+        path = referenced_path(self.directory, name, location=where, what="the network file")
+        if not path.exists():
+            message = f"no such file: '{shorten(name)}' (looked in {self.directory})"
+            raise InputFileError(message, location=where)
         return load_network(path)
 
 
@@ -189,8 +191,3 @@ def _counting(progress: Callable[[str], None], number: int, total: int) -> Calla
         progress(f"[{number}/{total}] {title}")
 
     return report
-
-
-def _plain(node: yaml.Node) -> object:
-    """A YAML node as plain Python values (str, int, float, bool, None, list, dict)."""
-    return yaml.safe_load(yaml.serialize(node))

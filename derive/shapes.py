@@ -9,12 +9,14 @@ is a scalar; a number added to a matrix is spread over a ``OneMatrix``.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import sympy as sp
 
+from derive import limits
 from derive.errors import (
     CycleError,
     DeriveError,
@@ -41,6 +43,7 @@ from derive.parse import (
 )
 
 SCALAR: Shape = (sp.Integer(1), sp.Integer(1))
+QUOTED = 200  # an error quotes at most this many characters of the expression
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
@@ -104,7 +107,12 @@ class ExpressionBuilder:
         self.span = span
 
     def fail(self, error: type[DeriveError], message: str, offset: int) -> DeriveError:
-        return error(f"in '{self.text}': {message}", location=self.span.location(offset))
+        return error(f"in '{self.quoted}': {message}", location=self.span.location(offset))
+
+    @property
+    def quoted(self) -> str:
+        """The expression as an error quotes it: whole, unless it is long."""
+        return self.text if len(self.text) <= QUOTED else f"{self.text[: QUOTED - 1]}…"
 
     def build(self, node: Node) -> Shaped:
         node = self._bind_postfix_to_parentheses(node)
@@ -123,16 +131,53 @@ class ExpressionBuilder:
                 if operand.is_scalar:
                     return operand
                 return Shaped(operand.expr.T, (operand.cols, operand.rows))
-            case Binary():
+            case Binary(op="^" | ".^"):
                 left, right = self.build(node.left), self.build(node.right)
-                rule: Callable[[Shaped, Shaped, int], Shaped] = getattr(
-                    self, _BINARY_RULES[node.op]
-                )
-                return rule(left, right, node.offset)
+                return self.combine(node, left, right)
+            case Binary():
+                return self.chain(node)
             case Constant():
                 return self.constant(node)
             case Summation():
                 return self.summation(node)
+
+    def chain(self, node: Binary) -> Shaped:
+        """A chain of operators (a + b - c, a b c) built in a loop from its leftmost operand,
+        left to right as the grammar groups it: a 1000-term sum must not recurse 1000 deep."""
+        spine: list[Binary] = []
+        current: Node = node
+        while isinstance(current, Binary) and current.op not in ("^", ".^"):
+            spine.append(current)
+            current = self._bind_postfix_to_parentheses(current.left)
+        result = self.build(current)
+        for link in reversed(spine):
+            result = self.combine(link, result, self.build(link.right))
+        return result
+
+    def combine(self, node: Binary, left: Shaped, right: Shaped) -> Shaped:
+        """``left op right`` by the operator's rule; a number it computes must stay small."""
+        rule: Callable[[Shaped, Shaped, int], Shaped] = getattr(self, _BINARY_RULES[node.op])
+        result = rule(left, right, node.offset)
+        limits.check_number(result.expr, location=self.span.location(node.offset))
+        return result
+
+    def check_power(self, base: Shaped, exponent: Shaped, offset: int) -> None:
+        """Refuse x^(10^8) and 2^100000 before sympy works on them: a numeric exponent is at
+        most ``limits.exponent`` in size, a numeric power at most ``limits.digits`` digits."""
+        bound = limits.current()
+        power = exponent.expr
+        if not isinstance(power, sp.Rational):
+            return
+        where = self.span.location(offset)
+        if abs(power) > bound.exponent:
+            shown = str(power) if limits.digits_of(power) <= 20 else "a very large number"
+            raise limits.exceeded("exponent", f"the exponent {shown} is too large", location=where)
+        number = base.expr
+        if isinstance(number, sp.Rational) and abs(number) not in (0, 1):
+            size = max(abs(int(number.p)), int(number.q))
+            digits = math.floor(abs(power) * math.log10(size)) + 1
+            if digits > bound.digits:
+                raise limits.exceeded("digits", f"a power with {digits} digits", location=where)
 
     def summation(self, node: Summation) -> Shaped:
         """Σ with limits is LaTeX notation; the network language writes sum(...)."""
@@ -285,6 +330,7 @@ class ExpressionBuilder:
         if not b.is_scalar:
             message = f"an exponent must be a scalar, not {format_shape(b.shape)}"
             raise self.fail(ShapeError, message, offset)
+        self.check_power(a, b, offset)
         return Shaped(elementwise(sp.Lambda(ENTRY, ENTRY**b.expr), a.expr), a.shape)
 
     def power(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
@@ -297,6 +343,7 @@ class ExpressionBuilder:
         if not b.is_scalar:
             message = f"an exponent must be a scalar, not {format_shape(b.shape)}"
             raise self.fail(ShapeError, message, offset)
+        self.check_power(a, b, offset)
         return Shaped(a.expr**b.expr, SCALAR)
 
 
