@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from derive import limits
+from derive import bounded, limits
 from derive.documents import solve_default, solve_example, solve_file
 from derive.errors import DeriveError, InternalError
 from derive.escaping import inert
@@ -77,8 +77,33 @@ def reported(activity: str, subject: str) -> Iterator[None]:
 
 def _internal_failure(error: InternalError) -> InternalFailure:
     if click.get_current_context().find_root().params.get("debug"):
-        click.echo("".join(traceback.format_exception(error)).rstrip(), err=True)
+        remote = error.remote_traceback or getattr(error.original, "remote_traceback", None)
+        shown = remote or "".join(traceback.format_exception(error))
+        click.echo(shown.rstrip(), err=True)
     return InternalFailure(str(error))
+
+
+def limit_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--time-limit and --memory-limit: each problem, key and graded answer runs in a worker
+    process under them (see derive.bounded)."""
+    command = click.option(
+        "--memory-limit",
+        type=click.IntRange(64, 1024 * 1024),
+        default=bounded.MEMORY // 1024**2,
+        show_default=True,
+        help="Megabytes of memory each problem or graded answer may use.",
+    )(command)
+    return click.option(
+        "--time-limit",
+        type=click.FloatRange(0.1, 24 * 3600),
+        default=bounded.SECONDS,
+        show_default=True,
+        help="Seconds each problem or graded answer may take before derive gives up on it.",
+    )(command)
+
+
+def _bounds(time_limit: float, memory_limit: int) -> bounded.Bounds:
+    return bounded.Bounds(seconds=time_limit, memory=memory_limit * 1024**2)
 
 
 def input_limits(command: Callable[..., None]) -> Callable[..., None]:
@@ -148,6 +173,7 @@ def input_limits(command: Callable[..., None]) -> Callable[..., None]:
     show_default=True,
     help="Random points for the finite-difference check.",
 )
+@limit_options
 @input_limits
 def solve_command(
     file: Path | None,
@@ -157,6 +183,8 @@ def solve_command(
     example: str | None,
     questions: bool,
     points: int,
+    time_limit: float,
+    memory_limit: int,
 ) -> None:
     """Solve FILE (a network in YAML) and write the solution.
 
@@ -166,11 +194,16 @@ def solve_command(
     if file is not None and example is not None:
         raise click.UsageError("give either FILE or --example, not both")
     target = _output_path(output, fmt, inputs=[file] if file is not None else [])
-    with reported("solving", str(file) if file is not None else example or DEFAULT):
+    subject = str(file) if file is not None else example or DEFAULT
+    with reported("solving", subject), bounded.bounded(_bounds(time_limit, memory_limit)):
         solution = _solve(file, example, notation, points)
     with reported("writing", str(target)):
         write_output(solution, target, fmt, questions=questions)
     click.echo(f"Wrote {inert(str(target.resolve()))}")
+    for failure in solution.failures:  # the rest was written; these problems were not
+        click.echo(f"Error: {failure}", err=True)
+    if solution.failures:
+        sys.exit(1)
 
 
 def _output_path(output: Path | None, fmt: str | None, *, inputs: list[Path]) -> Path:
@@ -203,14 +236,15 @@ def _solve(file: Path | None, example: str | None, notation: str | None, points:
 @main.command("grade")
 @click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
+@limit_options
 @input_limits
-def grade_command(submission: Path, as_json: bool) -> None:
+def grade_command(submission: Path, as_json: bool, time_limit: float, memory_limit: int) -> None:
     """Grade a student's answers (SUBMISSION, YAML) against the checked key.
 
     The file names the assignment (`network: FILE` or `example: NAME`) and gives, per part
     (`main` or a variant), an expression for each gradient in the network's own notation.
     """
-    with reported("grading", str(submission)):
+    with reported("grading", str(submission)), bounded.bounded(_bounds(time_limit, memory_limit)):
         verdicts = grade(load_submission(submission))
     score = sum(v.correct for v in verdicts)
     if as_json:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from derive import bounded
+from derive.bounded import GaveUpError
+from derive.errors import Location
 from derive.examples import DEFAULT, EXAMPLES, example_path
 from derive.load import load_network
 from derive.model import Solution
@@ -25,7 +28,10 @@ def solve_file(
     network = load_network(path)
     if progress is not None:
         progress(network.title)
-    return solve(network, notation=notation, points=points)
+    try:
+        return bounded.run(lambda: solve(network, notation=notation, points=points), what="")
+    except GaveUpError as error:
+        raise error.at(Location(str(path))) from None
 
 
 def solve_example(

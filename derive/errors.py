@@ -52,6 +52,10 @@ class DeriveError(Exception):
         head = inert(self.message if self.location is None else f"{self.location}: {self.message}")
         return "".join([head, *(f"\n  {inert(line)}" for line in self.details)])
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # pickled whole (a worker process sends its error back): every subclass's fields
+        return (_rebuilt, (type(self), self.args, dict(self.__dict__)))
+
     def at(self, location: Location) -> DeriveError:
         """Return the same error placed at ``location`` unless it already has one."""
         if self.location is None:
@@ -147,3 +151,13 @@ def _one_line(error: BaseException, limit: int = 200) -> str:
         return type(error).__name__
     text = lines[0] if len(lines[0]) <= limit else lines[0][: limit - 1] + "…"
     return f"{type(error).__name__}: {text}"
+
+
+def _rebuilt(
+    cls: type[DeriveError], args: tuple[object, ...], state: dict[str, object]
+) -> DeriveError:
+    """A DeriveError as it was pickled, without calling its (subclass-specific) __init__."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error

@@ -163,6 +163,12 @@ def activation_for(function: object) -> Activation | None:
 _GENERIC: dict[str, sp.FunctionClass] = {}
 
 
+def _generic_fdiff(self: sp.Function, argindex: int = 1) -> sp.Expr:
+    """The derivative of a declared generic f: the function f' at the same argument (module
+    level, so a solved problem pickles for the worker process that solved it)."""
+    return sp.Function(f"{type(self).__name__}'")(self.args[0])
+
+
 def generic_function(name: str) -> sp.FunctionClass:
     """An arbitrary differentiable function ``name`` (a problem's "any nonlinearity σ").
 
@@ -170,13 +176,8 @@ def generic_function(name: str) -> sp.FunctionClass:
     pair as (sin, cos), see ``derive.evaluate``.
     """
     if name not in _GENERIC:
-        derivative = sp.Function(f"{name}'")
-
-        def fdiff(self: sp.Function, argindex: int = 1) -> sp.Expr:
-            return derivative(self.args[0])
-
         # an undefined sympy function (srepr: Function('f')) that knows its derivative
-        _GENERIC[name] = sp.Function(name, fdiff=fdiff)
+        _GENERIC[name] = sp.Function(name, fdiff=_generic_fdiff)
     return _GENERIC[name]
 
 
@@ -186,9 +187,9 @@ def generic_role(function: object) -> str | None:
     if not isinstance(function, UndefinedFunction):
         return None
     name = function.__name__
-    if name in _GENERIC:
+    if name in _GENERIC or getattr(function, "fdiff", None) is _generic_fdiff:
         return "function"
-    if name.endswith("'") and name[:-1] in _GENERIC:
+    if name.endswith("'") and "'" not in name[:-1]:  # no name in a file can hold a prime
         return "derivative"
     return None
 

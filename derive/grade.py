@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from derive import limits
+from derive import bounded, limits
+from derive.bounded import GaveUpError
 from derive.errors import DeriveError, InputFileError
 from derive.evaluate import Evaluator
 from derive.examples import example_path
@@ -86,7 +87,7 @@ def load_submission(path: str | Path) -> Submission:
 
 def grade(submission: Submission, *, seed: int = 1) -> list[Verdict]:
     """Every submitted answer against the key derive computes and checks itself."""
-    key = solve(submission.network)
+    key = bounded.run(lambda: solve(submission.network), what="the key")
     networks = {"main": submission.network} | {
         name: submission.network.with_variant(name) for name in submission.network.variants
     }
@@ -97,8 +98,22 @@ def grade(submission: Submission, *, seed: int = 1) -> list[Verdict]:
             raise InputFileError(f"no part '{part}' in the assignment (parts: {known})")
         network = networks[part]
         for name, (text, span) in answers.items():
-            verdicts.append(_grade_one(network, key, part, name, text, span, seed))
+            verdicts.append(_bounded_grade(network, key, part, name, text, span, seed))
     return verdicts
+
+
+def _bounded_grade(
+    network: Network, key: Solution, part: str, name: str, text: str, span: TextSpan, seed: int
+) -> Verdict:
+    """One answer graded under the time and memory limits: an answer that overruns them
+    (x^(10^(10^10))) is wrong, with the reason, and the others are graded as usual."""
+    try:
+        return bounded.run(
+            lambda: _grade_one(network, key, part, name, text, span, seed),
+            what=f"the answer for {name}",
+        )
+    except GaveUpError as error:
+        return Verdict(part, name, text, False, error.message)
 
 
 def _grade_one(

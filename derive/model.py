@@ -190,6 +190,8 @@ class Solution:
     title: str
     parts: list[Part]
     subtitle: str = ""
+    # problems that gave up (time or memory limit): "file: problem 'mt-3': gave up after 30 s …"
+    failures: list[str] = field(default_factory=list)
 
     def answers_of(self, part: str) -> dict[str, Answer]:
         """The answers of the part named ``part`` ({} if there is none)."""

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import yaml
 
+from derive import bounded
+from derive.bounded import GaveUpError
 from derive.errors import DeriveError, InputFileError, InternalError
 from derive.load import YamlReader, load_network, read_input, referenced_path, shorten
 from derive.model import Network, Part, Solution
@@ -81,13 +83,27 @@ class ProblemSetReader(YamlReader):
         title = self._text(entries, "title") or Path(self.source).stem
         parts: list[Part] = []
         solved: dict[str, Part] = {}
+        failures: list[str] = []
         problems = entries["problems"][1].value
         for number, node in enumerate(problems, start=1):
             counted = None if progress is None else _counting(progress, number, len(problems))
-            for part in self._problem(node, solved, points=points, progress=counted):
+            try:
+                found = self._problem(node, solved, points=points, progress=counted)
+            except GaveUpError as error:  # the rest of the set still completes
+                failures.append(str(error))
+                found = [self._unsolved(node, error)]
+            for part in found:
                 parts.append(part)
                 solved[part.name] = part
-        return Solution(title=title, parts=parts, subtitle=self._text(entries, "subtitle"))
+        subtitle = self._text(entries, "subtitle")
+        return Solution(title=title, parts=parts, subtitle=subtitle, failures=failures)
+
+    def _unsolved(self, node: yaml.Node, error: GaveUpError) -> Part:
+        """What the document shows for a problem that gave up: its heading and why."""
+        entries = self.mapping(node, "a problem", "a mapping")
+        identifier = self._text(entries, "id")
+        title = self._text(entries, "title") or identifier
+        return Part(name=identifier, heading=title, statement=f"Not solved: {error.message}.")
 
     def _text(self, entries: dict[str, tuple[yaml.ScalarNode, yaml.Node]], key: str) -> str:
         if key not in entries:
@@ -117,7 +133,10 @@ class ProblemSetReader(YamlReader):
             progress(title)
         try:
             if kind == "network":
-                return self._network_parts(entries, identifier, title, statement, points)
+                return bounded.run(
+                    lambda: self._network_parts(entries, identifier, title, statement, points),
+                    what=f"problem '{identifier}'",
+                )
             solve_kind = solver(kind, location=self.location(entries["kind"][1]))
             fields = {
                 key: self.plain(value)
@@ -130,7 +149,7 @@ class ProblemSetReader(YamlReader):
                 if key not in COMMON_KEYS
             }
             spec = ProblemSpec(identifier, title, statement, fields, where, dict(solved), spans)
-            return [solve_kind(spec)]
+            return [bounded.run(lambda: solve_kind(spec), what=f"problem '{identifier}'")]
         except InternalError as error:  # name the problem's part: hw-1, hw-1-skip
             part = identifier if error.part == "main" else f"{identifier}-{error.part}"
             raise InternalError(part, error.original) from error.original
