@@ -19,7 +19,7 @@ from derive.documents import solve_default, solve_example, solve_file
 from derive.errors import DeriveError, InternalError
 from derive.escaping import inert
 from derive.examples import DEFAULT, EXAMPLES
-from derive.grade import grade, load_submission
+from derive.grade import Verdict, grade, load_submission
 from derive.model import Solution
 from derive.render import FORMATS, check_output, write_output
 from derive.steps import NOTATIONS
@@ -234,29 +234,66 @@ def _solve(file: Path | None, example: str | None, notation: str | None, points:
 
 
 @main.command("grade")
-@click.argument("submission", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "submissions", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
 @limit_options
 @input_limits
-def grade_command(submission: Path, as_json: bool, time_limit: float, memory_limit: int) -> None:
-    """Grade a student's answers (SUBMISSION, YAML) against the checked key.
+def grade_command(
+    submissions: tuple[Path, ...], as_json: bool, time_limit: float, memory_limit: int
+) -> None:
+    """Grade students' answers (SUBMISSIONS, YAML files) against the checked key.
 
-    The file names the assignment (`network: FILE` or `example: NAME`) and gives, per part
-    (`main` or a variant), an expression for each gradient in the network's own notation.
+    Each file names the assignment (`network: FILE` or `example: NAME`) and gives, per part
+    (`main` or a variant), an expression for each gradient in the network's own notation or in
+    LaTeX. A file that cannot be read is reported and the others are still graded.
     """
-    with reported("grading", str(submission)), bounded.bounded(_bounds(time_limit, memory_limit)):
-        verdicts = grade(load_submission(submission))
-    score = sum(v.correct for v in verdicts)
+    reports: list[dict[str, object]] = []
+    failed = False
+    for submission in submissions:
+        try:
+            with (
+                reported("grading", str(submission)),
+                bounded.bounded(_bounds(time_limit, memory_limit)),
+            ):
+                verdicts = grade(load_submission(submission))
+        except click.ClickException as error:
+            if len(submissions) == 1:
+                raise
+            click.echo(f"Error: {error.format_message()}", err=True)
+            failed = True
+            continue
+        reports.append(_graded(submission, verdicts, as_json, several=len(submissions) > 1))
     if as_json:
-        report = {"score": score, "total": len(verdicts), "answers": [asdict(v) for v in verdicts]}
-        click.echo(json.dumps(report, indent=2))
-        return
+        click.echo(json.dumps(reports[0] if len(submissions) == 1 else reports, indent=2))
+    if failed:
+        sys.exit(1)
+
+
+def _graded(
+    submission: Path, verdicts: list[Verdict], as_json: bool, *, several: bool
+) -> dict[str, object]:
+    """The report of one submission; printed as text unless JSON was asked for."""
+    score = sum(v.correct for v in verdicts)
+    report: dict[str, object] = {
+        "score": score,
+        "total": len(verdicts),
+        "answers": [asdict(v) for v in verdicts],
+    }
+    if several:
+        report = {"submission": str(submission), **report}
+    if as_json:
+        return report
+    if several:
+        click.echo(f"== {inert(str(submission))}")
     for verdict in verdicts:  # names and comments quote the student: shown inert
         mark = "correct" if verdict.correct else "WRONG"
         click.echo(f"{inert(verdict.part)} {inert(verdict.name)}: {mark}")
         if not verdict.correct:
             click.echo(f"    {inert(verdict.comment)}")
     click.echo(f"Score: {score}/{len(verdicts)}")
+    return report
 
 
 @main.command("examples")

@@ -71,7 +71,10 @@ def load_submission(path: str | Path) -> Submission:
         )
     else:
         name, _ = reader.string(entries["example"], "'example'", "a built-in example's name")
-        network = load_network(example_path(name))
+        try:
+            network = load_network(example_path(name))
+        except DeriveError as error:  # no such example: say which file asked for it
+            raise error.at(reader.location(entries["example"])) from None
     if "answers" not in entries:
         raise InputFileError("a submission needs 'answers'", location=reader.location(root))
     answers: dict[str, dict[str, tuple[str, TextSpan]]] = {}

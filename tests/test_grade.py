@@ -114,3 +114,27 @@ def test_latex_vector_answer_with_transposes(tmp_path: Path) -> None:
     )
     (verdict,) = grade(load_submission(path))
     assert verdict.correct, verdict.comment
+
+
+def test_a_class_is_graded_in_full(runner: CliRunner, tmp_path: Path) -> None:
+    """An answer that is an exponent tower is wrong with the reason; a file that cannot be
+    read is reported; every other answer and file is graded."""
+    good = _submit(tmp_path, "  main:\n    W2: (y - t) sigmoid(z) (1 - sigmoid(z)) h\n")
+    tower = tmp_path / "tower.yaml"
+    tower.write_text(
+        "example: seed-problem-1\nanswers:\n  main:\n    W1: x^(10^(10^10))\n"
+        "    b2: (y - t) sigmoid(z) (1 - sigmoid(z))\n",
+        encoding="utf-8",
+    )
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("example: nonesuch\n", encoding="utf-8")
+    result = runner.invoke(main, ["grade", str(good), str(tower), str(broken)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.output.count("Score:") == 2
+    assert "the exponent 10000000000 is too large" in result.output
+    assert "main b2: correct" in result.output
+    assert "broken.yaml, line 1, column 10: no built-in example 'nonesuch'" in result.output
+    as_json = runner.invoke(main, ["grade", "--json", str(good), str(tower)])
+    reports = json.loads(as_json.output)
+    assert [r["score"] for r in reports] == [1, 1] and reports[1]["total"] == 2
