@@ -33,6 +33,9 @@ LATEX_SPECIALS: dict[str, str] = {
     "<": r"\textless{}",  # in OT1 text, < and > print as ¡ and ¿
     ">": r"\textgreater{}",
     "|": r"\textbar{}",
+    "[": "{[}",  # braced, so that text after \item or \\ is never read as an optional argument
+    "]": "{]}",
+    "/": r"\slash{}",  # a line may break after it: a long path must not run off the page
 }
 
 
