@@ -83,19 +83,21 @@ def solve(spec: ProblemSpec) -> Part:
     derivative = sp.diff(problem.definition, problem.variable)
     unfolded_claim = problem.unfold(problem.claim)
     verification = check_numerically(problem, unfolded_claim)
-    where = {"location": spec.location}
+    where = spec.location
     if sp.simplify(problem.unfold(derivative) - unfolded_claim) != 0:
         if verification.ok:
             message = "the claim agrees with the derivative numerically, but sympy cannot prove it"
-            raise UnsupportedError(f"problem '{spec.id}': {message}; write it another way", **where)
+            raise UnsupportedError(
+                f"problem '{spec.id}': {message}; write it another way", location=where
+            )
         raise FalseClaimError(
             f"problem '{spec.id}': the claim does not hold: the derivative of "
             f"{sp.sstr(problem.definition)} is {sp.sstr(derivative)}, not {sp.sstr(problem.claim)}",
-            **where,
+            location=where,
         )
     if not verification.ok:  # proved, yet the numbers disagree or cannot be computed
         message = f"the numeric check failed at {verification.points} of {len(POINTS)} points"
-        raise VerificationError(f"problem '{spec.id}': {message}", **where)
+        raise VerificationError(f"problem '{spec.id}': {message}", location=where)
     rule = differentiate(problem.definition, problem.variable)
     denominator = divisors(derivative)
     common = over(derivative, denominator)
