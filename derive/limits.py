@@ -43,7 +43,8 @@ class Limits:
     exponent: int = 1_000  # size of a numeric exponent (x^1000 is allowed, x^(10^8) is not)
     dimension: int = 10_000  # an integer dimension of a given (matrix 10 784)
     entries: int = 1_000_000  # rows × columns of one quantity in the numeric check
-    batch: int = 1_000  # values in a batch, and a batch size, in the batch-norm kinds
+    batch: int = 1_000  # values in a batch of numbers (batchnorm_numbers)
+    batch_size: int = 16  # a whole-number batch size worked symbolically (bias_before_batchnorm)
     allow_outside: bool = False  # files may name files outside their own directory
 
     def raised(self, **changes: Any) -> Limits:

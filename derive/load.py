@@ -112,7 +112,7 @@ def referenced_path(
         resolved = path
     if resolved != inside and not resolved.is_relative_to(inside):
         message = (
-            f"{what} '{shorten(name)}' is outside '{directory}', the directory of the file "
+            f"{what} '{shorten(name)}' is outside '{inside}', the directory of the file "
             "that names it (pass --allow-outside to allow it)"
         )
         raise InputFileError(message, location=location)
@@ -362,7 +362,8 @@ class _Composer(yaml.SafeLoader):
             raise InputFileError(message, location=where)
         tag = getattr(event, "tag", None)
         if tag not in (None, "!") and tag not in _STANDARD_TAGS:
-            message = f"the YAML tag '{shorten(str(tag))}' is not allowed (derive reads plain YAML)"
+            shown = shorten(str(tag).replace("tag:yaml.org,2002:", "!!"))
+            message = f"the YAML tag '{shown}' is not allowed (derive reads plain YAML)"
             raise InputFileError(message, location=where)
         self.depth += 1
         if self.depth > self.bounds.yaml_depth:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from derive.engine import backward
-from derive.errors import DeriveError, InternalError
+from derive.errors import DeriveError, InternalError, LimitError
 from derive.model import MathItem, Network, Part, Solution, Tex, as_dim
 from derive.printing import tex
 from derive.roundtrip import check_printed
@@ -36,6 +36,12 @@ def _reported_part(network: Network, name: str, notation: str, *, points: int) -
         return network_part(network, name, notation, points=points)
     except DeriveError:
         raise
+    except RecursionError:  # a forward pass composed too deeply (200 nested sigmoids)
+        message = (
+            f"part '{name}': the forward pass composes too deeply for the symbolic engine "
+            "(Python's recursion limit); split the chain into shorter networks"
+        )
+        raise LimitError(message, limit="nesting") from None
     except Exception as error:
         raise InternalError(name, error) from error
 

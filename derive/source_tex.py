@@ -269,18 +269,31 @@ class SourcePrinter:
         if node.op == "/":  # the fraction shows the grouping: no parentheses inside
             numerator, denominator = self.print(node.left).tex, self.print(node.right).tex
             return Printed(rf"\frac{{{numerator}}}{{{denominator}}}", Precedence.FRACTION)
+        # a chain (a + b - c, a b c) is printed in a loop from its leftmost operand: a
+        # 1000-term sum must not recurse 1000 deep
+        spine = [node]
+        bottom = self._as_product(node.left)
+        while isinstance(bottom, Binary) and bottom.op not in POWER_MARKS and bottom.op != "/":
+            spine.append(bottom)
+            bottom = self._as_product(bottom.left)
+        printed = self.print(bottom)
+        for link in reversed(spine):
+            printed = self._link(link, printed)
+        return printed
+
+    def _link(self, node: Binary, printed_left: Printed) -> Printed:
+        """``left op right`` with ``left`` already printed."""
         form = BINARY_FORMS[node.op]
-        left = self._left_operand(node.left, form)
+        left = self._left_operand(printed_left, form)
         right = self._right_operand(node.right, form)
         between = form.tex
         if form.tex == " " and _reads_as_one_number(left, right):
             between = r" \cdot "
         return Printed(f"{left}{between}{right}", form.precedence, form.kind)
 
-    def _left_operand(self, node: Node, form: BinaryForm) -> str:
+    def _left_operand(self, printed: Printed, form: BinaryForm) -> str:
         """Left associative: a left operand at the same level needs no parentheses (a - b - c,
         -a b), unless it is a product of another kind: (a ⊙ b) c."""
-        printed = self.print(node)
         other_kind = printed.precedence == form.precedence and printed.kind != form.kind
         if printed.precedence >= form.precedence and not other_kind:
             return printed.tex

@@ -16,7 +16,7 @@ from derive.errors import VerificationError
 from derive.model import Answer, Line, Part, Step, Tex, Verification
 from derive.printing import tex
 from derive.problems import ProblemSpec
-from derive.problems.field_values import exact_number, field_error
+from derive.problems.field_values import check_batch, exact_number, field_error
 from derive.verify import within_tolerance
 
 FIELDS: dict[str, str] = {
@@ -108,6 +108,7 @@ def _batch(spec: ProblemSpec) -> list[sp.Rational]:
         )
     if not value:
         raise field_error(spec, "'batch' is empty; give at least one number, e.g. [1, 7, 7, 9]")
+    check_batch(spec, len(value), "the size of 'batch'")
     return [exact_number(spec, x, what=f"entry {i} of 'batch'") for i, x in enumerate(value, 1)]
 
 

@@ -12,9 +12,11 @@ import numpy as np
 import sympy as sp
 
 from derive.errors import InputFileError, VerificationError
+from derive.load import shorten
 from derive.model import Answer, Line, Part, Step, Tex, Verification
 from derive.printing import tex
 from derive.problems import ProblemSpec
+from derive.problems.field_values import check_batch
 
 FIELDS: dict[str, str] = {
     "batch_size": "optional: a whole number m ≥ 2 of examples in the batch; default symbolic m",
@@ -183,11 +185,15 @@ def read(spec: ProblemSpec) -> tuple[sp.Expr, sp.Expr]:
     """The batch size (symbolic m unless given) and ε (a positive symbol, or 0 when off)."""
     size = spec.fields.get("batch_size", "m")
     if size != "m" and (isinstance(size, bool) or not isinstance(size, int) or size < 2):
-        message = f"'batch_size' must be m (symbolic) or a whole number of at least 2, not {size!r}"
+        shown = repr(shorten(size)) if isinstance(size, str) else repr(size)
+        message = f"'batch_size' must be m (symbolic) or a whole number of at least 2, not {shown}"
         raise _error(spec, message)
+    if isinstance(size, int):
+        check_batch(spec, size, "'batch_size'", limit="batch_size")
     with_epsilon = spec.fields.get("epsilon", True)
     if not isinstance(with_epsilon, bool):
-        raise _error(spec, f"'epsilon' must be true or false, not {with_epsilon!r}")
+        shown = shorten(str(with_epsilon))
+        raise _error(spec, f"'epsilon' must be true or false, not {shown!r}")
     m = sp.Symbol("m", integer=True, positive=True) if size == "m" else sp.Integer(size)
     return m, sp.Symbol("epsilon", positive=True) if with_epsilon else sp.Integer(0)
 

@@ -14,7 +14,9 @@ from fractions import Fraction
 
 import sympy as sp
 
-from derive.errors import DeriveError, InputFileError
+from derive import limits
+from derive.errors import DeriveError, InputFileError, LimitError
+from derive.load import shorten
 from derive.parse import TextSpan
 from derive.problems import ProblemSpec
 from derive.shapes import NAME_PATTERN, Scope, build_expression
@@ -40,13 +42,24 @@ def exact_number(spec: ProblemSpec, value: object, *, what: str) -> sp.Rational:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise field_error(spec, f"{what} must be a number, not {_shown(value)}")
     if isinstance(value, int):
-        return sp.Integer(value)
-    if isinstance(value, float):
+        number: sp.Rational = sp.Integer(value)
+    elif isinstance(value, float):
         if not math.isfinite(value):
             raise field_error(spec, f"{what} must be a finite number, not {value}")
         exact = Fraction(str(value))  # the decimal as written: 0.1 -> 1/10
-        return sp.Rational(exact.numerator, exact.denominator)
-    return _number_text(spec, value, what=what)
+        number = sp.Rational(exact.numerator, exact.denominator)
+    else:
+        number = _number_text(spec, value, what=what)
+    limits.check_number(number, location=spec.locate(what) or spec.location)
+    return number
+
+
+def check_batch(spec: ProblemSpec, size: int, what: str, *, limit: str = "batch") -> None:
+    """A LimitError if ``size`` (of ``what``: a batch's values, or a batch size) is over the
+    limit named ``limit``."""
+    if size > getattr(limits.current(), limit):
+        message = f"problem '{spec.id}': {what} {size} is too large"
+        raise limits.exceeded(limit, message, location=spec.locate(what) or spec.location)
 
 
 def _number_text(spec: ProblemSpec, text: str, *, what: str) -> sp.Rational:
@@ -54,11 +67,15 @@ def _number_text(spec: ProblemSpec, text: str, *, what: str) -> sp.Rational:
     line = spec.location.line if spec.location else None
     try:
         built = build_expression(text, Scope({}), span=TextSpan(source, line))
+    except LimitError as error:  # 1e999999: the limit's own message, placed at the field
+        message = f"problem '{spec.id}': {what}: {error.message}"
+        raise LimitError(message, limit=error.limit, location=spec.locate(what)) from None
     except DeriveError as error:
         reason = error.message
-        raise field_error(spec, f"{what} must be a number, not {text!r} ({reason})") from None
+        shown = repr(shorten(text))
+        raise field_error(spec, f"{what} must be a number, not {shown} ({reason})") from None
     if not isinstance(built.expr, sp.Rational):
-        raise field_error(spec, f"{what} must be a rational number, not {text!r}")
+        raise field_error(spec, f"{what} must be a rational number, not {shorten(text)!r}")
     return built.expr
 
 
@@ -76,4 +93,4 @@ def _shown(value: object) -> str:
         return "a mapping"
     if value is None:
         return "nothing"
-    return repr(value)
+    return repr(shorten(value)) if isinstance(value, str) else repr(value)
