@@ -365,6 +365,10 @@ class _Composer(yaml.SafeLoader):
             shown = shorten(str(tag).replace("tag:yaml.org,2002:", "!!"))
             message = f"the YAML tag '{shown}' is not allowed (derive reads plain YAML)"
             raise InputFileError(message, location=where)
+        if parent is not None and len(parent.value) >= self.bounds.yaml_items:
+            # checked as each entry starts, so a list of a million entries stops at the limit
+            count = len(parent.value) + 1
+            limits.check_count("yaml_items", count, "entries", location=where)
         self.depth += 1
         if self.depth > self.bounds.yaml_depth:
             raise limits.exceeded("yaml_depth", "nested too deeply", location=where)
@@ -372,6 +376,4 @@ class _Composer(yaml.SafeLoader):
             node = super().compose_node(parent, index)
         finally:
             self.depth -= 1
-        if isinstance(node, yaml.SequenceNode | yaml.MappingNode):
-            limits.check_count("yaml_items", len(node.value), "entries", location=where)
         return node

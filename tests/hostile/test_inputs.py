@@ -231,7 +231,7 @@ FILE_CASES = [
     file_case(
         "items-20000",
         net(extra="assumptions: [" + ", ".join(["a"] * 20_000) + "]\n"),
-        "too many entries: 20 000 (limit 10 000; raise it with --limit yaml-items=N)",
+        "too many entries: 10 001 (limit 10 000; raise it with --limit yaml-items=N)",
     ),
     file_case("not-utf8", b"title: \xff\xfe\n" + net().encode(), "is not UTF-8 text"),
     file_case("nul-bytes", "title: a\x00b\n" + net(), "invalid YAML"),
