@@ -57,7 +57,9 @@ class Submission:
 def load_submission(path: str | Path) -> Submission:
     """Read a submission file: ``network:`` (a path) or ``example:`` and ``answers:``."""
     file = Path(path)
-    reader = YamlReader(read_input(file, "a submission"), str(file))
+    # a submission may be bigger than a network: one overlong answer is graded wrong, not the file
+    text = read_input(file, "a submission", limit_name="submission_bytes")
+    reader = YamlReader(text, str(file))
     root = reader.compose()
     entries = {k: v for k, (_, v) in reader.mapping(root, "a submission", "a mapping").items()}
     if ("network" in entries) == ("example" in entries):

@@ -298,6 +298,20 @@ class LatexBuilder(ExpressionBuilder):
             return a, b
         return self._tie(a, b, [(a.rows, b.rows), (a.cols, b.cols)])
 
+    # A formula read back is only evaluated: build its products and sums as written, without
+    # sympy's doit (which re-walks both operands at every step: quadratic in the formula)
+    @staticmethod
+    def combine_sum(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+        if isinstance(a, sp.MatrixExpr) and isinstance(b, sp.MatrixExpr):
+            return sp.MatAdd(a, b)
+        return a + b
+
+    @staticmethod
+    def combine_product(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+        if isinstance(a, sp.MatrixExpr) or isinstance(b, sp.MatrixExpr):
+            return sp.MatMul(a, b)
+        return a * b
+
     def add(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
         return super().add(*self._same_shape(a, b), offset)
 

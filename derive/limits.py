@@ -35,6 +35,7 @@ class Limits:
     input_bytes: int = 1_000_000  # size of any file derive reads (network, set, submission)
     expression_chars: int = 5_000  # characters of one equation, expression or field value
     answer_chars: int = 20_000  # characters of one graded answer
+    submission_bytes: int = 16_000_000  # size of a submission (an overlong answer is graded wrong)
     nesting: int = 100  # brackets, calls, signs and powers nested in one expression
     yaml_depth: int = 50  # lists and mappings nested in a YAML file
     yaml_items: int = 10_000  # entries of one YAML list or mapping (problems, givens, answers)
@@ -124,7 +125,7 @@ def exceeded(name: str, what: str, *, location: Location | None = None) -> Limit
     --limit input-bytes=N)'."""
     value = getattr(current(), name)
     option = name.replace("_", "-")
-    shown = _megabytes(value) if name == "input_bytes" else f"{value:,}".replace(",", " ")
+    shown = _megabytes(value) if name.endswith("_bytes") else f"{value:,}".replace(",", " ")
     message = f"{what} (limit {shown}; raise it with --limit {option}=N)"
     return LimitError(message, limit=option, location=location)
 

@@ -41,7 +41,7 @@ def load_network(path: str | os.PathLike[str]) -> Network:
     return parse_network_text(read_input(path, "a network file"), source=str(path))
 
 
-def read_input(path: str | os.PathLike[str], what: str) -> str:
+def read_input(path: str | os.PathLike[str], what: str, *, limit_name: str = "input_bytes") -> str:
     """The text of an input file, or an InputFileError that says why it cannot be read.
 
     Only a regular file is read (a FIFO, a device such as /dev/zero, a directory or a socket
@@ -50,7 +50,7 @@ def read_input(path: str | os.PathLike[str], what: str) -> str:
     """
     file = Path(path)
     where = Location(str(file))
-    limit = limits.current().input_bytes
+    limit = getattr(limits.current(), limit_name)
     try:
         _check_regular(file, os.stat(file), what)
         descriptor = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _NO_TERMINAL)
@@ -58,7 +58,7 @@ def read_input(path: str | os.PathLike[str], what: str) -> str:
             info = os.fstat(stream.fileno())
             _check_regular(file, info, what)  # the same file, now that it is open
             if info.st_size > limit:
-                raise limits.exceeded("input_bytes", f"{what} over the size limit", location=where)
+                raise limits.exceeded(limit_name, f"{what} over the size limit", location=where)
             data = stream.read(limit + 1)
     except FileNotFoundError:
         raise InputFileError(f"no such file: '{file}'", location=where) from None
@@ -67,7 +67,7 @@ def read_input(path: str | os.PathLike[str], what: str) -> str:
     except OSError as error:
         raise InputFileError(f"cannot read '{file}': {error.strerror}", location=where) from None
     if len(data) > limit:
-        raise limits.exceeded("input_bytes", f"{what} over the size limit", location=where)
+        raise limits.exceeded(limit_name, f"{what} over the size limit", location=where)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

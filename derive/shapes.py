@@ -267,14 +267,24 @@ class ExpressionBuilder:
         if a.shape != b.shape:
             message = f"cannot add {format_shape(a.shape)} and {format_shape(b.shape)}"
             raise self._sum_error(message, a, b, offset)
-        return Shaped(a.expr + b.expr, a.shape)
+        return Shaped(self.combine_sum(a.expr, b.expr), a.shape)
 
     def subtract(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
         a, b = _spread(a, over=b), _spread(b, over=a)
         if a.shape != b.shape:
             message = f"cannot subtract {format_shape(b.shape)} from {format_shape(a.shape)}"
             raise self._sum_error(message, a, b, offset)
-        return Shaped(a.expr - b.expr, a.shape)
+        return Shaped(self.combine_sum(a.expr, self.combine_product(-1, b.expr)), a.shape)
+
+    @staticmethod
+    def combine_sum(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+        """a + b in sympy (a subclass may build it without sympy's evaluation)."""
+        return a + b
+
+    @staticmethod
+    def combine_product(a: sp.Basic, b: sp.Basic) -> sp.Basic:
+        """a b in sympy, a matrix product or a scaling."""
+        return a * b
 
     def _sum_error(self, message: str, a: Shaped, b: Shaped, offset: int) -> DeriveError:
         if a.is_scalar or b.is_scalar:
@@ -282,8 +292,11 @@ class ExpressionBuilder:
         return self.fail(ShapeError, message, offset)
 
     def multiply(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
+        if a.is_scalar and b.is_scalar:
+            return Shaped(a.expr * b.expr, SCALAR)
         if a.is_scalar or b.is_scalar:  # scaling: c A
-            return Shaped(a.expr * b.expr, b.shape if a.is_scalar else a.shape)
+            shape = b.shape if a.is_scalar else a.shape
+            return Shaped(self.combine_product(a.expr, b.expr), shape)
         if a.cols != b.rows:
             message = (
                 f"cannot multiply {format_shape(a.shape)} by {format_shape(b.shape)}: "
@@ -291,7 +304,7 @@ class ExpressionBuilder:
                 "(write ^T for a transpose, .* for an entrywise product)"
             )
             raise self.fail(ShapeError, message, offset)
-        product = a.expr * b.expr
+        product = self.combine_product(a.expr, b.expr)
         if (a.rows, b.cols) == SCALAR:  # a 1×1 product such as wᵀx is a scalar
             return Shaped(sp.Trace(product), SCALAR)
         return Shaped(product, (a.rows, b.cols))

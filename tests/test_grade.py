@@ -126,12 +126,19 @@ def test_a_class_is_graded_in_full(runner: CliRunner, tmp_path: Path) -> None:
         "    b2: (y - t) sigmoid(z) (1 - sigmoid(z))\n",
         encoding="utf-8",
     )
+    huge = tmp_path / "huge.yaml"  # a 2 MB answer: over a network's size limit, graded wrong
+    huge.write_text(
+        "example: seed-problem-1\nanswers:\n  main:\n    W2: " + "x + " * 500_000 + "x\n"
+        "    b2: (y - t) sigmoid(z) (1 - sigmoid(z))\n",
+        encoding="utf-8",
+    )
     broken = tmp_path / "broken.yaml"
     broken.write_text("example: nonesuch\n", encoding="utf-8")
-    result = runner.invoke(main, ["grade", str(good), str(tower), str(broken)])
+    result = runner.invoke(main, ["grade", str(good), str(tower), str(huge), str(broken)])
     assert result.exit_code == 1
     assert "Traceback" not in result.output
-    assert result.output.count("Score:") == 2
+    assert result.output.count("Score:") == 3
+    assert "answer too long: 2 000 001 characters (limit 20 000" in result.output
     assert "the exponent 10000000000 is too large" in result.output
     assert "main b2: correct" in result.output
     assert "broken.yaml, line 1, column 10: no built-in example 'nonesuch'" in result.output
