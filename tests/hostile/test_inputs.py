@@ -467,11 +467,24 @@ GRADE_CASES = [
     grade_case(
         "sub-deep", "network: net.yaml\nanswers: " + "{a: " * 300 + "1" + "}" * 300 + "\n", NESTED
     ),
-    grade_case("sub-big-file", submission("x" * 1_100_000), "a submission over the size limit"),
+    Case(  # a submission may be bigger than a network: the overlong answer is graded wrong
+        "sub-big-file",
+        {**NET, "sub.yaml": submission("x" * 1_100_000)},
+        ["grade", "sub.yaml"],
+        0,
+        "answer too long: 1 100 000 characters (limit 20 000",
+    ),
+    Case(
+        "sub-over-submission-bytes",
+        {**NET, "sub.yaml": submission("x" * 1_100_000)},
+        ["grade", "--limit", "submission-bytes=1MB", "sub.yaml"],
+        1,
+        "a submission over the size limit (limit 1 MB; raise it with --limit submission-bytes=N)",
+    ),
     Case(
         "sub-big-answer-raised",
         {**NET, "sub.yaml": submission("w " * 1_000_000)},
-        ["grade", "--limit", "input-bytes=3MB", "sub.yaml"],
+        ["grade", "sub.yaml"],
         0,
         "answer too long: 2 000 000 characters (limit 20 000; "
         "raise it with --limit answer-chars=N)",
