@@ -17,6 +17,7 @@ from derive.engine import Backward
 from derive.errors import VerificationError
 from derive.evaluate import Evaluator, Value
 from derive.graph import NodeMap, postorder, substitute, tree_size
+from derive.model import Network
 from derive.simplify import tidy
 from derive.verify import concrete_dims, draw_point, forward
 
@@ -39,10 +40,10 @@ def drop_zero_sums(result: Backward, *, seed: int = 7) -> None:
         for symbol in adjoints:
             values.setdefault(symbol, _random_like(symbol, dims, rng))
     inlined: dict[sp.Basic, sp.Basic] = {}  # each computed quantity in the givens alone
-    for equation in network.equations:
-        inlined[equation.target.symbol] = substitute(equation.rhs, inlined)
     for adjoint in result.adjoints.values():
         zeros = _zero_sums([adjoint.definition, adjoint.resolved], points, dims)
+        if zeros and not inlined:
+            inlined = _inlined_forward(network)
         zeros = {node: zero for node, zero in zeros.items() if _exactly_zero(node, inlined)}
         if zeros:
             adjoint.definition = tidy(substitute(adjoint.definition, zeros))
@@ -71,12 +72,30 @@ def _zero_sums(
     return {node: sp.S.Zero for node in sums if vanishing[node]}
 
 
+def _inlined_forward(network: Network) -> dict[sp.Basic, sp.Basic]:
+    """Each computed scalar quantity written in the givens alone (only scalars: a sum that
+    is confirmed zero by expansion is a scalar sum; a 1×1 vector beside a scalar would mix
+    matrix and scalar algebra)."""
+    inlined: dict[sp.Basic, sp.Basic] = {}
+    for equation in network.equations:
+        if not equation.target.is_scalar or isinstance(equation.rhs, sp.MatrixExpr):
+            continue
+        try:
+            inlined[equation.target.symbol] = substitute(equation.rhs, inlined)
+        except (TypeError, ValueError, AttributeError):  # sympy refuses the mixture: keep it
+            continue
+    return inlined
+
+
 def _exactly_zero(node: sp.Basic, inlined: dict[sp.Basic, sp.Basic]) -> bool:
     """Whether a sum that vanished at every point is 0 by algebra, given the forward equations
     (a saturated 1 − tanh²(50) vanishes in floating point but is not zero)."""
     if isinstance(node, sp.MatrixExpr) or node.has(sp.MatrixSymbol, sp.Dummy):
         return False
-    written_out = substitute(node, inlined)
+    try:
+        written_out = substitute(node, inlined)
+    except (TypeError, ValueError, AttributeError):
+        return False
     if tree_size(written_out, limit=EXACT_LIMIT) >= EXACT_LIMIT:
         return False
     return sp.expand(written_out) == 0
