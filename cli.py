@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from derive import bounded, limits
+from derive import bounded, grading_pool, limits
 from derive.documents import solve_default, solve_example, solve_file
 from derive.errors import DeriveError, InternalError
 from derive.escaping import inert
 from derive.examples import DEFAULT, EXAMPLES
-from derive.grade import Verdict, grade, load_submission
+from derive.gradebook import FORMATS as GRADEBOOK_FORMATS
+from derive.gradebook import render as render_gradebook
+from derive.grading_run import run_grading
 from derive.model import Solution
 from derive.render import FORMATS, check_output, write_output
+from derive.render.atomic import encoded, write_atomically
 from derive.steps import NOTATIONS
 
 DEFAULT_OUTPUT = "solution.pdf"
@@ -83,9 +86,11 @@ def _internal_failure(error: InternalError) -> InternalFailure:
     return InternalFailure(str(error))
 
 
-def limit_options(command: Callable[..., None]) -> Callable[..., None]:
+def limit_options(
+    command: Callable[..., None], *, seconds: float = bounded.SECONDS
+) -> Callable[..., None]:
     """--time-limit and --memory-limit: each problem, key and graded answer runs in a worker
-    process under them (see derive.bounded)."""
+    process under them (see derive.bounded; answers: derive.grading_pool)."""
     command = click.option(
         "--memory-limit",
         type=click.IntRange(64, 1024 * 1024),
@@ -96,7 +101,7 @@ def limit_options(command: Callable[..., None]) -> Callable[..., None]:
     return click.option(
         "--time-limit",
         type=click.FloatRange(0.1, 24 * 3600),
-        default=bounded.SECONDS,
+        default=seconds,
         show_default=True,
         help="Seconds each problem or graded answer may take before derive gives up on it.",
     )(command)
@@ -234,66 +239,84 @@ def _solve(file: Path | None, example: str | None, notation: str | None, points:
 
 
 @main.command("grade")
-@click.argument(
-    "submissions", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+@click.argument("key", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("answers", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(GRADEBOOK_FORMATS),
+    default=None,
+    help="text, json, csv (one row per student) or gradescope (results.json); "
+    "default: from the output's suffix, else text.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
-@limit_options
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the gradebook here (atomically) instead of printing it.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 512),
+    default=None,
+    help="Worker processes grading answers (default: one per core; 0: in this process).",
+)
+@functools.partial(limit_options, seconds=grading_pool.SECONDS)
 @input_limits
 def grade_command(
-    submissions: tuple[Path, ...], as_json: bool, time_limit: float, memory_limit: int
+    key: Path,
+    answers: tuple[Path, ...],
+    fmt: str | None,
+    as_json: bool,
+    output: Path | None,
+    workers: int | None,
+    time_limit: float,
+    memory_limit: int,
 ) -> None:
-    """Grade students' answers (SUBMISSIONS, YAML files) against the checked key.
+    """Grade students' ANSWERS against KEY and print or write the gradebook.
 
-    Each file names the assignment (`network: FILE` or `example: NAME`) and gives, per part
-    (`main` or a variant), an expression for each gradient in the network's own notation or in
-    LaTeX. A file that cannot be read is reported and the others are still graded.
+    KEY is a network file, a problem set or a JSON key (`derive key`); each of ANSWERS is a
+    YAML or JSON file mapping part ids (main.W2, hw-1.b1, mt-3.mean) to expressions in the
+    network's notation or LaTeX, flat or nested, with an optional `student:`. The earlier form
+    `derive grade SUBMISSION...`, each file naming its assignment (`example:` or `network:`)
+    with `answers:`, still works. Every answer is graded in a worker under --time-limit and
+    --memory-limit; a file that cannot be read is reported and the others are graded.
     """
-    reports: list[dict[str, object]] = []
-    failed = False
-    for submission in submissions:
-        try:
-            with (
-                reported("grading", str(submission)),
-                bounded.bounded(_bounds(time_limit, memory_limit)),
-            ):
-                verdicts = grade(load_submission(submission))
-        except click.ClickException as error:
-            if len(submissions) == 1:
-                raise
-            click.echo(f"Error: {error.format_message()}", err=True)
-            failed = True
-            continue
-        reports.append(_graded(submission, verdicts, as_json, several=len(submissions) > 1))
-    if as_json:
-        click.echo(json.dumps(reports[0] if len(submissions) == 1 else reports, indent=2))
-    if failed:
+    fmt = "json" if as_json and fmt is None else fmt
+    if fmt is None:
+        suffix = output.suffix.lower() if output is not None else ""
+        fmt = {".csv": "csv", ".json": "json"}.get(suffix, "text")
+    if output is not None and output.resolve() in {p.resolve() for p in (key, *answers)}:
+        raise click.UsageError(f"the output {inert(str(output))} is one of the input files")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    with reported("grading", str(key)):
+        run = run_grading(
+            key,
+            answers,
+            workers=cores or 1 if workers is None else workers,
+            answer_bounds=_bounds(time_limit, memory_limit),
+            key_bounds=_bounds(max(time_limit, bounded.SECONDS), memory_limit),
+        )
+        if fmt == "gradescope" and sum(len(b.students) for b in run.books) != 1:
+            raise click.UsageError("--format gradescope writes the results of one submission")
+        texts = [render_gradebook(book, fmt) for book in run.books]
+    if fmt == "json" and len(texts) > 1:
+        text = json.dumps([json.loads(t) for t in texts], indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = "".join(texts)
+    for error in run.errors:
+        click.echo(f"Error: {error}", err=True)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        with reported("writing", str(output)):
+            write_atomically(output, encoded(text, output))
+        click.echo(f"Wrote {inert(str(output.resolve()))}", err=True)
+    if run.errors:
         sys.exit(1)
-
-
-def _graded(
-    submission: Path, verdicts: list[Verdict], as_json: bool, *, several: bool
-) -> dict[str, object]:
-    """The report of one submission; printed as text unless JSON was asked for."""
-    score = sum(v.correct for v in verdicts)
-    report: dict[str, object] = {
-        "score": score,
-        "total": len(verdicts),
-        "answers": [asdict(v) for v in verdicts],
-    }
-    if several:
-        report = {"submission": str(submission), **report}
-    if as_json:
-        return report
-    if several:
-        click.echo(f"== {inert(str(submission))}")
-    for verdict in verdicts:  # names and comments quote the student: shown inert
-        mark = "correct" if verdict.correct else "WRONG"
-        click.echo(f"{inert(verdict.part)} {inert(verdict.name)}: {mark}")
-        if not verdict.correct:
-            click.echo(f"    {inert(verdict.comment)}")
-    click.echo(f"Score: {score}/{len(verdicts)}")
-    return report
 
 
 @main.command("examples")

@@ -3,9 +3,9 @@
 A submission names the assignment's network and gives, per part ("main" or a variant), an
 expression for each gradient, in the network's notation or in LaTeX. Each is read by derive's
 grammar (or its LaTeX reader) over the network's quantities,
-then compared with the key at random points (the same points for both). A wrong answer gets a
-hint when one is cheap and certain: a wrong sign, a constant factor, or, for scalars, the exact
-factor by which the key differs (the homework sheet's missing (t − y)).
+then compared with the key at random points (derive.grading_key, derive.grading_feedback). A
+wrong answer gets feedback naming the mistake: a wrong sign, a constant factor, a missing or
+extra factor (the homework sheet's missing (t − y)), a missing path, a transpose.
 """
 
 from __future__ import annotations
@@ -14,22 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import sympy as sp
-
-from derive import bounded, limits
-from derive.bounded import GaveUpError
+from derive import limits
 from derive.errors import DeriveError, InputFileError
-from derive.evaluate import Evaluator
 from derive.examples import example_path
-from derive.functions import generic_function
 from derive.latex_reader import read_latex
 from derive.load import YamlReader, load_network, read_input, referenced_path
-from derive.model import Network, Solution
+from derive.model import Network
 from derive.parse import TextSpan
 from derive.shapes import Scope, Shaped, build_expression
-from derive.solve import solve
-from derive.verify import concrete_dims, draw_point, forward
 
 TOLERANCE = 1e-6
 POINTS = 3
@@ -90,64 +82,29 @@ def load_submission(path: str | Path) -> Submission:
     return Submission(network, answers)
 
 
-def grade(submission: Submission, *, seed: int = 1) -> list[Verdict]:
-    """Every submitted answer against the key derive computes and checks itself."""
-    key = bounded.run(lambda: solve(submission.network), what="the key")
-    networks = {"main": submission.network} | {
-        name: submission.network.with_variant(name) for name in submission.network.variants
-    }
+def grade(submission: Submission) -> list[Verdict]:
+    """Every submitted answer against the key derive computes and checks itself (the Python
+    API; ``derive grade`` grades a class in a pool of workers, derive.class_grading)."""
+    from derive.grading_feedback import judge
+    from derive.grading_sources import key_from_network
+
+    key = key_from_network(submission.network)
+    parts = {ident.split(".")[0] for ident in key.parts} | {"main"}
     verdicts = []
     for part, answers in submission.answers.items():
-        if part not in networks:
-            known = ", ".join(networks)
+        if part not in parts:
+            known = ", ".join(sorted(parts))
             raise InputFileError(f"no part '{part}' in the assignment (parts: {known})")
-        network = networks[part]
         for name, (text, span) in answers.items():
-            verdicts.append(_bounded_grade(network, key, part, name, text, span, seed))
+            if f"{part}.{name}" not in key.parts:
+                asked = ", ".join(i.split(".")[1] for i in key.parts if i.startswith(f"{part}."))
+                comment = f"the assignment asks for {asked}, not {name}"
+                verdicts.append(Verdict(part, name, text, False, comment))
+                continue
+            judged = judge(key.parts[f"{part}.{name}"], text, span)
+            correct = judged.verdict == "correct"
+            verdicts.append(Verdict(part, name, text, correct, judged.feedback))
     return verdicts
-
-
-def _bounded_grade(
-    network: Network, key: Solution, part: str, name: str, text: str, span: TextSpan, seed: int
-) -> Verdict:
-    """One answer graded under the time and memory limits: an answer that overruns them
-    (x^(10^(10^10))) is wrong, with the reason, and the others are graded as usual."""
-    try:
-        return bounded.run(
-            lambda: _grade_one(network, key, part, name, text, span, seed),
-            what=f"the answer for {name}",
-        )
-    except GaveUpError as error:
-        return Verdict(part, name, text, False, error.message)
-
-
-def _grade_one(
-    network: Network, key: Solution, part: str, name: str, text: str, span: TextSpan, seed: int
-) -> Verdict:
-    answers = key.answers_of(part)
-    if name not in answers:
-        known = ", ".join(answers)
-        return Verdict(part, name, text, False, f"the assignment asks for {known}, not {name}")
-    expected = answers[name].value
-    try:
-        submitted = read_answer(text, _scope(network), span=span)
-    except DeriveError as error:
-        return Verdict(part, name, text, False, f"cannot read the answer: {error}")
-    wanted = network.givens[name].shape
-    if submitted.shape != wanted:
-        return Verdict(
-            part,
-            name,
-            text,
-            False,
-            f"the answer has shape {_shape(submitted.shape)}, not "
-            f"{_shape(wanted)} (the shape of {name})",
-        )
-    pairs = _evaluate(network, expected, submitted.expr, seed)
-    errors = [_relative(a, b) for a, b in pairs]
-    if max(errors) <= TOLERANCE:
-        return Verdict(part, name, text, True, "correct")
-    return Verdict(part, name, text, False, _hint(expected, submitted.expr, pairs, max(errors)))
 
 
 def read_answer(text: str, scope: Scope, *, span: TextSpan) -> Shaped:
@@ -167,57 +124,3 @@ def read_answer(text: str, scope: Scope, *, span: TextSpan) -> Shaped:
         if "\\" in stripped or "{" in stripped:
             return read_latex(stripped, scope, span=span)
         return build_expression(stripped, scope, span=span)
-
-
-def _scope(network: Network) -> Scope:
-    generic = {
-        type(f).__name__: type(f)
-        for eq in network.equations
-        for f in eq.rhs.atoms(sp.Function)
-        if type(f) is generic_function(type(f).__name__)
-    }
-    return Scope(network.quantities, functions=generic)
-
-
-def _evaluate(
-    network: Network, expected: sp.Basic, submitted: sp.Basic, seed: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    dims = concrete_dims(network)
-    rng = np.random.default_rng(seed)
-    pairs = []
-    for _ in range(POINTS):
-        values = forward(network, draw_point(network, dims, rng), dims)
-        evaluator = Evaluator(values, dims)
-        pairs.append(
-            (np.asarray(evaluator(expected), float), np.asarray(evaluator(submitted), float))
-        )
-    return pairs
-
-
-def _relative(key: np.ndarray, answer: np.ndarray) -> float:
-    scale = max(float(np.abs(key).max()), 1e-8)
-    return float(np.abs(key - answer).max()) / scale
-
-
-def _hint(
-    expected: sp.Basic,
-    submitted: sp.Basic,
-    pairs: list[tuple[np.ndarray, np.ndarray]],
-    error: float,
-) -> str:
-    if all(_relative(key, -answer) <= TOLERANCE for key, answer in pairs):
-        return "the sign is wrong"
-    ratios = [float(np.sum(k * a) / np.sum(a * a)) for k, a in pairs if np.sum(a * a) > 0]
-    constant = ratios and all(abs(r - ratios[0]) <= 1e-6 * abs(ratios[0]) for r in ratios)
-    if constant and all(_relative(k, ratios[0] * a) <= TOLERANCE for k, a in pairs):
-        return f"off by a constant factor: the key is {ratios[0]:.6g} times this answer"
-    if not isinstance(expected, sp.MatrixExpr) and submitted != 0:
-        factor = sp.factor(sp.simplify(expected / submitted))
-        if factor.free_symbols and sp.count_ops(factor) <= 6:
-            shown = f"({sp.sstr(factor)})" if isinstance(factor, sp.Add) else sp.sstr(factor)
-            return f"the key is this answer times {shown}"
-    return f"differs from the key (relative error {error:.2g} at a random point)"
-
-
-def _shape(shape: tuple[sp.Basic, sp.Basic]) -> str:
-    return "scalar" if shape == (1, 1) else f"{shape[0]}×{shape[1]}"

@@ -26,7 +26,7 @@ def test_the_homework_sheet_misses_t_minus_y_everywhere() -> None:
     verdicts = grade(load_submission(SHEET))
     assert len(verdicts) == 8
     assert not any(v.correct for v in verdicts)
-    assert all(v.comment == "the key is this answer times (t - y)" for v in verdicts)
+    assert all(v.comment == "missing factor (t − y)" for v in verdicts)
 
 
 @pytest.mark.parametrize(
@@ -36,8 +36,8 @@ def test_the_homework_sheet_misses_t_minus_y_everywhere() -> None:
         ("y (1 - y) (y - t) h", True, "correct"),  # y = σ(z): the same number everywhere
         ("(t - y) sigmoid(z) (1 - sigmoid(z)) h", False, "the sign is wrong"),
         ("2 (y - t) sigmoid(z) (1 - sigmoid(z)) h", False, "constant factor"),
-        ("(y - t) h", False, "the key is this answer times"),
-        ("(y - t) sigmoid(z) (1 - sigmoid(z) h", False, "cannot read the answer"),
+        ("(y - t) h", False, "missing factor σ′(z)"),
+        ("(y - t) sigmoid(z) (1 - sigmoid(z) h", False, "could not read the answer"),
         ("(y - t) q", False, "unknown symbol 'q'"),
     ],
     ids=["key-form", "other-form", "sign", "factor", "missing-factor", "syntax", "unknown"],
@@ -74,10 +74,10 @@ def test_bad_submissions(tmp_path: Path) -> None:
 def test_grade_command(runner: CliRunner) -> None:
     result = runner.invoke(main, ["grade", str(SHEET)])
     assert result.exit_code == 0, result.output
-    assert "main W2: WRONG" in result.output and "Score: 0/8" in result.output
+    assert "main.W2: WRONG (0/1)" in result.output and "Score: 0/8" in result.output
     result = runner.invoke(main, ["grade", str(SHEET), "--json"])
     report = json.loads(result.output)
-    assert report["score"] == 0 and report["total"] == 8
+    assert report["students"][0]["score"] == 0 and report["students"][0]["max"] == 8
 
 
 def test_grade_command_bad_file(runner: CliRunner, tmp_path: Path) -> None:
@@ -92,7 +92,7 @@ def test_grade_command_bad_file(runner: CliRunner, tmp_path: Path) -> None:
         (r"'(y - t)\,\sigma(z)\left(1 - \sigma(z)\right) h'", True, "correct"),
         (r"'\frac{1}{2} (y - t) \sigma(z) (1 - \sigma(z)) h'", False, "constant factor"),
         (r"'(t - y) \sigma(z) (1 - \sigma(z)) h'", False, "the sign is wrong"),
-        (r"'(y - t) \sigma(z) \odot'", False, "cannot read the answer"),
+        (r"'(y - t) \sigma(z) \odot'", False, "could not read the answer"),
     ],
     ids=["dollars", "spacing", "factor", "sign", "syntax"],
 )
@@ -140,8 +140,8 @@ def test_a_class_is_graded_in_full(runner: CliRunner, tmp_path: Path) -> None:
     assert result.output.count("Score:") == 3
     assert "answer too long: 2 000 001 characters (limit 20 000" in result.output
     assert "the exponent 10000000000 is too large" in result.output
-    assert "main b2: correct" in result.output
+    assert "main.b2: correct" in result.output
     assert "broken.yaml, line 1, column 10: no built-in example 'nonesuch'" in result.output
     as_json = runner.invoke(main, ["grade", "--json", str(good), str(tower)])
-    reports = json.loads(as_json.output)
-    assert [r["score"] for r in reports] == [1, 1] and reports[1]["total"] == 2
+    students = json.loads(as_json.output)["students"]
+    assert [s["score"] for s in students] == [1, 1] and students[1]["max"] == 8

@@ -165,7 +165,7 @@ def test_a_problem_of_another_kind_names_the_problem(
 
 
 def test_grading_names_the_submission(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importlib.import_module("derive.grade"), "_grade_one", _boom)
+    monkeypatch.setattr(importlib.import_module("derive.class_grading"), "judge", _boom)
     result = runner.invoke(main, ["grade", str(SHEET)])
     assert result.exit_code == 3, result.output
     assert f"Error: internal error while grading {SHEET}: ZeroDivisionError: boom" in (

@@ -398,10 +398,13 @@ def test_answer_cannot_forge_report_lines(box: Sandbox, part: str, name: str, an
     assert run.code == 0, run.output
     box.assert_clean(run, expected=["net.yaml", "sub.yaml"])
     lines = run.stdout.splitlines()
-    assert lines[-1] == "Score: 0/1"
+    assert lines[-1] == "Score: 0/4"  # the key's four parts, three of them not answered
     assert sum(line.startswith("Score:") for line in lines) == 1
-    assert not any(line.startswith("main W1") or line == "main W2: correct" for line in lines)
-    assert lines[0].endswith(": WRONG") and len(lines) == 3  # verdict, comment, score
+    # a line per part, one indented line (the feedback or the ignored part), the score
+    unindented = [line for line in lines if not line.startswith("    ")]
+    assert not any(": correct" in line for line in unindented)
+    parts = ["main.W1", "main.b1", "main.W2", "main.b2"]
+    assert [line.split(": ")[0] for line in unindented[:-1]] == parts and len(lines) == 6
 
 
 @pytest.mark.parametrize(
@@ -418,8 +421,11 @@ def test_json_grade_report_is_valid_and_exact(
     assert run.code == 0, run.output
     box.assert_clean(run, expected=["net.yaml", "sub.yaml"])
     report = json.loads(run.stdout)
-    assert report["score"] == 0
-    assert [(a["name"], a["submitted"]) for a in report["answers"]] == [(name, answer)]
+    (student,) = report["students"]
+    assert student["score"] == 0 and len(report["rows"]) == 4
+    assert [r["verdict"] for r in report["rows"]].count("missing") == (4 if name != "W2" else 3)
+    if name != "W2":  # a part the key lacks: ignored, its id exactly as written
+        assert student["ignored"] == [f"main.{name}: no such part in the key"]
 
 
 # --- 5. Error lines: a file name or quoted input cannot forge a second one -----------------
@@ -444,9 +450,9 @@ FORGED = "\nError: forged\x1b[2K"
             "unknown key 'key\\nError: forged",
         ),
         (
-            {"net.yaml": NETWORK, "sub.yaml": submission("part" + FORGED, "W2", "h")},
+            {"sub.yaml": f"example: {q('nope' + FORGED)}\nanswers: {{}}\n"},
             ["grade", "sub.yaml"],
-            "no part 'part\\nError: forged",
+            "no built-in example 'nope\\nError: forged",
         ),
         (
             {"sub.yaml": f"network: {q('net' + FORGED)}\nanswers: {{}}\n"},
@@ -460,7 +466,7 @@ FORGED = "\nError: forged\x1b[2K"
         "error-missing-submission",
         "error-problem-kind",
         "error-yaml-key",
-        "error-grade-part",
+        "error-grade-example",
         "error-referenced-file-name",
     ],
 )
