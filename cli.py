@@ -22,10 +22,13 @@ from derive.examples import DEFAULT, EXAMPLES
 from derive.gradebook import FORMATS as GRADEBOOK_FORMATS
 from derive.gradebook import render as render_gradebook
 from derive.grading_run import run_grading
+from derive.key import FORMATS as KEY_FORMATS
+from derive.key import Outcome, write_keys
 from derive.model import Solution
 from derive.render import FORMATS, check_output, write_output
 from derive.render.atomic import encoded, write_atomically
 from derive.steps import NOTATIONS
+from derive.variants import read_template
 
 DEFAULT_OUTPUT = "solution.pdf"
 
@@ -316,6 +319,94 @@ def grade_command(
             write_atomically(output, encoded(text, output))
         click.echo(f"Wrote {inert(str(output.resolve()))}", err=True)
     if run.errors:
+        sys.exit(1)
+
+
+@main.command("key")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("key"),
+    show_default=True,
+    help="The directory to write the keys into.",
+)
+@click.option(
+    "--variants",
+    type=click.IntRange(1, 10_000),
+    default=None,
+    help="How many variants to draw from the file's randomize: section (default: one).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=0,
+    show_default=True,
+    help="The same file and seed give the same variants, byte for byte.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(KEY_FORMATS),
+    default="pdf",
+    show_default=True,
+    help="pdf, or tex to write the LaTeX of the sheets instead.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Variants solved at once (default: one per core).",
+)
+@limit_options
+@input_limits
+def key_command(
+    file: Path,
+    directory: Path,
+    variants: int | None,
+    seed: int,
+    fmt: str,
+    jobs: int | None,
+    time_limit: float,
+    memory_limit: int,
+) -> None:
+    """Write keys for FILE (a network or a problem set) into a directory: for each variant
+    the question sheet, the solution key and a JSON key for grading
+    (variant-01-questions.pdf, variant-01-key.pdf, variant-01.json).
+
+    Values are drawn from the file's randomize: section into its {{ name }} placeholders; a
+    draw that makes a problem unsolvable is drawn again. See the README's Keys and variants.
+    """
+    with reported("reading", str(file)):
+        template = read_template(file)
+    if variants is not None and variants > 1 and not template.randomized:
+        raise click.UsageError(
+            f"{inert(str(file))} has no randomize: section, so every variant would be the same"
+        )
+    count = variants or 1
+    outcomes: list[Outcome] = []
+    bounds = _bounds(time_limit, memory_limit)
+    with (
+        reported("writing keys into", str(directory)),
+        click.progressbar(length=count, label="Solving variants", file=sys.stderr) as bar,
+    ):
+        for outcome in write_keys(
+            template, directory, variants=count, seed=seed, fmt=fmt, workers=jobs, bounds=bounds
+        ):
+            outcomes.append(outcome)
+            bar.update(1)
+    failed = sorted((o for o in outcomes if o.error is not None), key=lambda o: o.index)
+    for outcome in failed:
+        click.echo(f"Error: {outcome.error}", err=True)
+    written = count - len(failed)
+    click.echo(f"Wrote {written} of {count} variants to {inert(str(directory.resolve()))}")
+    if any(isinstance(outcome.error, InternalError) for outcome in failed):
+        sys.exit(InternalFailure.exit_code)
+    if failed:
         sys.exit(1)
 
 

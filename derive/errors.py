@@ -119,6 +119,11 @@ class LimitError(DeriveError):
         self.limit = limit
 
 
+class VariantError(DeriveError):
+    """No draw of a variant's values (``derive key``) gave a problem derive can solve in the
+    number of tries allowed; the message shows the last draw's values and its error."""
+
+
 class InternalError(DeriveError):
     """A bug in derive, not in the input: an unexpected exception while solving, grading or writing.
 
