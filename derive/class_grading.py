@@ -19,7 +19,9 @@ from derive.grading_key import GradingKey
 from derive.grading_pool import GradingPool
 from derive.parse import TextSpan
 
-MISTAKES_SHOWN = 3  # the most common mistakes listed per part
+MISTAKES_SHOWN = 5  # the most common mistakes listed per part
+# mistakes the summary counts by their verdict: their feedback quotes each student's answer
+BY_VERDICT = ("unreadable", "undefined_symbol", "rejected")
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,11 @@ def _summary(key: GradingKey, rows: Sequence[Row]) -> list[PartSummary]:
     found = []
     for ident, part in key.parts.items():
         mine = [r for r in rows if r.part == ident]
-        mistakes = Counter(r.feedback for r in mine if r.verdict not in ("correct", "missing"))
+        mistakes = Counter(
+            r.verdict.replace("_", " ") if r.verdict in BY_VERDICT else r.feedback
+            for r in mine
+            if r.verdict not in ("correct", "missing")
+        )
         found.append(
             PartSummary(
                 part=ident,
@@ -136,7 +142,9 @@ def _summary(key: GradingKey, rows: Sequence[Row]) -> list[PartSummary]:
                 answered=sum(r.verdict != "missing" for r in mine),
                 correct=sum(r.verdict == "correct" for r in mine),
                 mean=_rounded(sum(r.score for r in mine) / len(mine)) if mine else 0.0,
-                mistakes=tuple(sorted(mistakes.items(), key=lambda m: (-m[1], m[0]))[:5]),
+                mistakes=tuple(
+                    sorted(mistakes.items(), key=lambda m: (-m[1], m[0]))[:MISTAKES_SHOWN]
+                ),
             )
         )
     return found

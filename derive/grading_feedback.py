@@ -64,7 +64,7 @@ def judge(part: KeyPart, text: str, span: TextSpan) -> Judgement:
     except (UnknownSymbolError, UnknownFunctionError) as error:
         return Judgement("undefined_symbol", error.message)
     except DeriveError as error:
-        return Judgement("unreadable", f"could not read the answer: {error}")
+        return Judgement("unreadable", f"could not read the answer: {error.message}")
     except RecursionError:
         return Judgement("rejected", "the answer is nested too deeply")
     try:
@@ -92,7 +92,7 @@ def _mistake(part: KeyPart, answer: Arrays) -> Judgement:
     key = part.values
     if _agree(key, [-a for a in answer]):
         return Judgement("wrong_sign", "the sign is wrong")
-    ratio = _constant_ratio(key, answer)
+    ratio = None if _constant(key) and _constant(answer) else _constant_ratio(key, answer)
     if ratio is not None:
         return Judgement(
             "constant_factor", f"off by a constant factor: the key is {ratio} times this answer"
@@ -141,6 +141,11 @@ def _agree(key: Arrays, answer: Arrays) -> bool:
         if not difference <= RELATIVE * float(np.abs(k).max(initial=0.0)) + floor:
             return False
     return True
+
+
+def _constant(values: Arrays) -> bool:
+    """The same at every point: a number, not a function of the givens."""
+    return all(np.array_equal(v, values[0]) for v in values)
 
 
 def _times(values: Arrays, factor: Arrays) -> list[np.ndarray]:

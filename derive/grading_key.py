@@ -118,7 +118,11 @@ def free_parts(part_name: str, answers: Mapping[str, Answer], skipped: list[str]
     for name, answer in answers.items():
         ident = f"{part_name}.{name}"
         value = answer.value
-        if not isinstance(value, sp.Basic) or value.has(sp.Indexed, sp.Sum, sp.Tuple):
+        if (
+            not isinstance(value, sp.Basic)
+            or isinstance(value, sp.Tuple)
+            or value.has(sp.Indexed, sp.Sum)
+        ):
             skipped.append(f"{ident}: not graded (a list or a per-entry sum)")
             continue
         quantities, dims = _quantities_of(value)
