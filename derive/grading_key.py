@@ -19,7 +19,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from derive.errors import DeriveError, VerificationError
 from derive.evaluate import Evaluator, Value
-from derive.functions import generic_function
+from derive.functions import generic_function, generic_role
 from derive.model import Answer, Network, Quantity, Solution, as_dim
 from derive.shapes import Scope
 from derive.verify import SIZES, concrete_dims, draw_point, forward
@@ -322,12 +322,16 @@ def _free_points(
 
 
 def _generic_functions(expressions: Iterable[sp.Basic]) -> dict[str, sp.FunctionClass]:
+    """The problem's generic functions σ an answer may name (also where the key has only σ′)."""
     found: dict[str, sp.FunctionClass] = {}
     for expr in expressions:
         for applied in expr.atoms(sp.Function):
             name = type(applied).__name__
-            if type(applied) is generic_function(name) if "'" not in name else False:
-                found[name] = type(applied)
+            role = generic_role(type(applied))
+            if role == "function":
+                found[name] = generic_function(name)
+            elif role == "derivative":
+                found[name[:-1]] = generic_function(name[:-1])
     return found
 
 

@@ -183,10 +183,16 @@ def _json_key(text: str, file: Path) -> GradingKey:
     key = key_from_text(problem, f"{file} (problem)", file.parent)
     if isinstance(data.get("title"), str):
         key.title = data["title"]
+    if "grading" in data:  # points and credit added to the key by the instructor
+        reader = YamlReader(json.dumps(data["grading"]), f"{file} (grading)")
+        points, key.credit = _grading(reader, reader.compose())
+        _assign_points(key, points, reader)
     for stored in parts:
         if not isinstance(stored, dict) or not isinstance(stored.get("id"), str):
             raise InputFileError(f"{file}: each part of a key needs an 'id'")
         ident = stored["id"]
+        if any(note.startswith(f"{ident}: not graded") for note in key.skipped):
+            continue
         if ident not in key.parts:
             raise VerificationError(
                 f"{file}: the key has a part '{ident}' that its problem does not give"

@@ -279,6 +279,15 @@ def _json_key(tmp_path: Path, latex: str) -> Path:
     return _answers(tmp_path, "variant-03.json", json.dumps(data))
 
 
+def test_a_json_key_takes_points_and_credit(tmp_path: Path) -> None:
+    path = _json_key(tmp_path, r"(y - t) \sigma(z) (1 - \sigma(z)) h")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["grading"] = {"points": {"main.W2": 3}, "credit": {"wrong_sign": 1}}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    key = load_grading_key(path)
+    assert key.parts["main.W2"].max_points == 3 and key.credit["wrong_sign"] == 1
+
+
 def test_a_json_key_is_derived_again_and_checked(tmp_path: Path) -> None:
     key = load_grading_key(_json_key(tmp_path, r"(y - t) \sigma(z) (1 - \sigma(z)) h"))
     assert key.title == "Problem 1, variant 3" and "skip.b2" in key.parts
