@@ -159,6 +159,14 @@ def test_vector_verdicts(
     assert found[0] == verdict and feedback in found[1], found
 
 
+def test_feedback_on_a_large_power_is_immediate(scalar_key: GradingKey) -> None:
+    """The earlier hint ran sp.factor(sp.simplify(key / answer)): minutes on this answer."""
+    start = time.monotonic()
+    verdict, feedback = _judged(scalar_key, "main.W2", "(h + 2)^60 (t - y)^60")
+    assert time.monotonic() - start < 1.0
+    assert verdict == "wrong" and feedback.startswith("differs from the key")
+
+
 def test_where_the_key_is_zero_the_tolerance_is_absolute() -> None:
     skipped: list[str] = []
     (part,) = free_parts("p", {"d": Answer("d", "d", sp.Integer(0))}, skipped)
