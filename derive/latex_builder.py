@@ -247,21 +247,27 @@ class LatexBuilder(ExpressionBuilder):
     # --- sizes from context ------------------------------------------------------------------
 
     def constant(self, node: Constant) -> Shaped:
-        size = self._size(node) if node.size is not None else None
+        """𝟏, 𝟎 or I; sized by a subscript (𝟏_n a column, 𝟏_{m×n} a matrix) or by context."""
+        written = re.split(r"\\times|×", node.size) if node.size else []
+        sizes = [self._size(node, part) for part in written]
         if node.kind == "identity":
-            side = size or self._free(None)
+            side = sizes[0] if node.size else self._free(None)
             return Shaped(sp.Identity(side), (side, side))
-        rows = size or self._free(None)
-        cols = sp.Integer(1) if size is not None else self._free(1)
+        if not node.size:
+            rows, cols = self._free(None), self._free(1)
+        else:
+            rows, cols = sizes[0], sizes[1] if len(sizes) > 1 else sp.Integer(1)
         matrix = sp.OneMatrix if node.kind == "ones" else sp.ZeroMatrix
         return Shaped(matrix(rows, cols), (rows, cols))
 
-    def _size(self, node: Constant) -> sp.Expr:
-        written = node.size or ""
+    def _size(self, node: Constant, written: str) -> sp.Expr:
+        written = written.strip().strip("{}").strip()
         if written.isdigit():
             return sp.Integer(written)
         if written in self.dimensions:
             return self.dimensions[written]
+        if written in self.indices:  # a size the formula's context names (1_{m×n})
+            return self.indices[written]
         raise self.fail(UnknownSymbolError, f"unknown dimension '{written}'", node.offset)
 
     def _free(self, default: int | None) -> sp.Symbol:

@@ -313,13 +313,28 @@ class DeriveLatexPrinter(AtomPrinting):
         if number == 1 and not scalars and len(matrices) == 1:
             return self._print(matrices[0])
         factors = []
-        for matrix in matrices:
+        for index, matrix in enumerate(matrices):
+            if isinstance(matrix, sp.OneMatrix) and len(matrices) > 1:
+                factors.append(self._ones_factor(matrix, index, len(matrices)))
+                continue
             loosest = Binding.POSTFIX if len(matrices) > 1 else Binding.PRODUCT
             negative, text = self._bracketed(matrix, loosest)
             number = -number if negative else number
             factors.append(text)
         compound = len(matrices) == 1 and self._binding(matrices[0]) == Binding.PRODUCT
         return self._product(number, scalars, factors, grouped=compound)
+
+    def _ones_factor(self, ones: sp.OneMatrix, index: int, count: int) -> str:
+        """𝟏 in a matrix product, with its size where no neighbour gives it: 1ᵀ x and W 1 need
+        none, x 1_nᵀ and 1_n xᵀ do, and a matrix of ones is 1_{m×n}."""
+        rows, cols = ones.shape
+        if rows != 1 and cols != 1:
+            return rf"\mathbf{{1}}_{{{self._print(rows)} \times {self._print(cols)}}}"
+        if cols == 1:  # a column: its length is contracted unless it comes first
+            return r"\mathbf{1}" if index > 0 else rf"\mathbf{{1}}_{{{self._print(rows)}}}"
+        if index < count - 1:  # a row whose length the next factor contracts
+            return r"\mathbf{1}^{\top}"
+        return rf"\mathbf{{1}}_{{{self._print(cols)}}}^{{\top}}"
 
     def _print_HadamardProduct(self, expr: HadamardProduct) -> str:
         """A ⊙ B, and A ⊘ B where a factor is an entrywise reciprocal (t ⊙ (1 ⊘ p) = t ⊘ p);

@@ -103,7 +103,8 @@ def check_formula(
             check_formula(entry.args[0] if isinstance(expr, sp.Piecewise) else entry, where, rng)
         return
     latex = tex(expr) if latex is None else latex
-    indices = _indices(expr)
+    sizes = {str(d): d for d in _dimensions(expr) if isinstance(d, sp.Symbol)}
+    indices = {**sizes, **_indices(expr)}
     shape = expr.shape if isinstance(expr, sp.MatrixExpr) else None
     try:
         scope = scope_of(expr)

@@ -195,10 +195,10 @@ class ExpressionBuilder:
                 call.function
             ):
                 inner: Node = Transposed(call.argument, node.offset)
-            case Binary(op="^", left=Call(grouped=False) as call) if not self._is_function(
+            case Binary(op="^" | ".^", left=Call(grouped=False) as call) if not self._is_function(
                 call.function
             ):
-                inner = Binary("^", call.argument, node.right, node.offset)
+                inner = Binary(node.op, call.argument, node.right, node.offset)
             case _:
                 return node
         return Binary("*", Name(call.function, call.offset), inner, call.offset)

@@ -93,3 +93,27 @@ def test_a_printed_key_pasted_into_the_grader_is_correct(stem: str) -> None:
     }
     verdicts = grade(Submission(network, {"main": answers}))
     assert verdicts and all(v.correct for v in verdicts), [v.comment for v in verdicts]
+
+
+def test_ones_in_a_product_carry_their_size_where_no_neighbour_gives_it() -> None:
+    """Wᵀ 1_{m×n}, x 1_nᵀ and 1_n xᵀ print their size; 1ᵀ x and W 1 need none."""
+    import numpy as np
+
+    from derive.printing import tex
+    from derive.roundtrip import check_formula
+
+    n, m = sp.symbols("n m", integer=True, positive=True)
+    w = sp.MatrixSymbol("W", m, 2)
+    x = sp.MatrixSymbol("x", n, 1)
+    cases = {
+        sp.MatMul(w.T, sp.OneMatrix(m, n)): r"W^{\top} \mathbf{1}_{m \times n}",
+        sp.MatMul(w.T, sp.OneMatrix(m, 1), sp.OneMatrix(1, n)): (
+            r"W^{\top} \mathbf{1} \mathbf{1}_{n}^{\top}"
+        ),
+        sp.MatMul(x, sp.OneMatrix(1, m)): r"x \mathbf{1}_{m}^{\top}",
+        sp.MatMul(sp.OneMatrix(m, 1), x.T): r"\mathbf{1}_{m} x^{\top}",
+    }
+    rng = np.random.default_rng(0)
+    for expr, printed in cases.items():
+        assert tex(expr) == printed
+        check_formula(expr, "test", rng)
