@@ -83,10 +83,24 @@ def _add(reader: YamlReader, found: AnswerFile, prefix: str, node: yaml.Node) ->
         else:  # a number written bare: 6, 1.5
             found.answers[prefix] = (node.value, reader.span(node))
         return
+    if isinstance(node, yaml.SequenceNode) and all(
+        isinstance(item, yaml.ScalarNode) for item in node.value
+    ):  # a list of values: [-5/3, 1/3, 1/3, 1]
+        text = ", ".join(item.value for item in node.value)
+        found.answers[prefix] = (
+            f"[{text}]",
+            reader.span(node.value[0]) if node.value else _at(reader, node),
+        )
+        return
     raise InputFileError(
-        f"the answer for {prefix} must be an expression (text), not a list",
+        f"the answer for {prefix} must be an expression or a list of values",
         location=reader.location(node),
     )
+
+
+def _at(reader: YamlReader, node: yaml.Node) -> TextSpan:
+    mark = node.start_mark
+    return TextSpan(reader.source, mark.line + 1, mark.column + 1, exact=False)
 
 
 def names_assignment(path: str | Path) -> bool:

@@ -16,11 +16,20 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+import sympy as sp
 
-from derive.errors import DeriveError, LimitError, UnknownFunctionError, UnknownSymbolError
+from derive import limits
+from derive.errors import (
+    DeriveError,
+    ExpressionSyntaxError,
+    LimitError,
+    UnknownFunctionError,
+    UnknownSymbolError,
+)
 from derive.grade import read_answer
 from derive.grading_key import KeyPart
 from derive.parse import TextSpan
+from derive.shapes import Scope, Shaped
 
 RELATIVE = 1e-7  # of the key's size at the point
 ABSOLUTE = 1e-9  # of the key's largest size over all points: where the key is 0 at a point
@@ -58,7 +67,10 @@ class Judgement:
 def judge(part: KeyPart, text: str, span: TextSpan) -> Judgement:
     """Read ``text`` in the part's scope and compare it with the key."""
     try:
-        submitted = read_answer(text, part.scope, span=span)
+        if isinstance(part.expected, sp.Tuple):
+            submitted = _read_list(text, part.scope, span)
+        else:
+            submitted = read_answer(text, part.scope, span=span)
     except LimitError as error:
         return Judgement("rejected", error.message)
     except (UnknownSymbolError, UnknownFunctionError) as error:
@@ -85,6 +97,24 @@ def judge(part: KeyPart, text: str, span: TextSpan) -> Judgement:
     if _agree(part.values, answer):
         return Judgement("correct", "correct")
     return _mistake(part, answer)
+
+
+def _read_list(text: str, scope: Scope, span: TextSpan) -> Shaped:
+    """A list of values, ``[-5/3, 1/3, 1/3, 1]`` (or a YAML list), as a column of entries."""
+    limits.check_length(text, name="answer_chars", what="answer", location=span.start)
+    stripped = text.strip()
+    if stripped[:1] not in "[(" or stripped[-1:] not in "])":
+        raise ExpressionSyntaxError("expected a list of values, [a, b, c]")
+    entries, depth, start = [], 0, 1
+    for position, character in enumerate(stripped[1:-1], start=1):
+        depth += character in "([{"
+        depth -= character in ")]}"
+        if character == "," and depth == 0:
+            entries.append(stripped[start:position])
+            start = position + 1
+    entries.append(stripped[start:-1])
+    values = [read_answer(entry, scope, span=span).expr for entry in entries]
+    return Shaped(sp.Tuple(*values), (sp.Integer(len(values)), sp.Integer(1)))
 
 
 def _mistake(part: KeyPart, answer: Arrays) -> Judgement:

@@ -55,8 +55,9 @@ class KeyPart:
     max_points: float = 1.0
 
     def evaluate(self, expr: sp.Basic) -> list[np.ndarray]:
-        """``expr`` at each of the key's points, as 2-D float arrays."""
-        return [as_matrix(Evaluator(point, self.dims)(expr)) for point in self.points]
+        """``expr`` at each of the key's points, as 2-D float arrays (a list of values, such
+        as a normalised batch, as a column)."""
+        return [evaluate_at(expr, point, self.dims) for point in self.points]
 
 
 @dataclass
@@ -67,6 +68,17 @@ class GradingKey:
     parts: dict[str, KeyPart]
     credit: dict[str, float]
     skipped: list[str] = field(default_factory=list)  # parts with no gradable answer, and why
+
+
+def evaluate_at(
+    expr: sp.Basic, point: Mapping[sp.Basic, Value], dims: Mapping[sp.Basic, int]
+) -> np.ndarray:
+    """``expr`` at one point as a 2-D float array; a list of values as a column."""
+    evaluator = Evaluator(point, dims)
+    if isinstance(expr, sp.Tuple):
+        entries = [as_matrix(evaluator(entry)).item() for entry in expr.args]
+        return np.array(entries, dtype=float).reshape(-1, 1)
+    return as_matrix(evaluator(expr))
 
 
 def as_matrix(value: Value) -> np.ndarray:
@@ -118,12 +130,13 @@ def free_parts(part_name: str, answers: Mapping[str, Answer], skipped: list[str]
     for name, answer in answers.items():
         ident = f"{part_name}.{name}"
         value = answer.value
+        listed = isinstance(value, sp.Tuple)
         if (
             not isinstance(value, sp.Basic)
-            or isinstance(value, sp.Tuple)
             or value.has(sp.Indexed, sp.Sum)
+            or (listed and not all(entry.is_number for entry in value.args))
         ):
-            skipped.append(f"{ident}: not graded (a list or a per-entry sum)")
+            skipped.append(f"{ident}: not graded (a per-entry sum)")
             continue
         quantities, dims = _quantities_of(value)
         try:
@@ -132,6 +145,8 @@ def free_parts(part_name: str, answers: Mapping[str, Answer], skipped: list[str]
             skipped.append(f"{ident}: not graded ({error.message})")
             continue
         shape = value.shape if isinstance(value, sp.MatrixExpr) else (sp.Integer(1),) * 2
+        if listed:
+            shape = (sp.Integer(len(value.args)), sp.Integer(1))
         functions = _generic_functions([value])
         key_part = KeyPart(
             id=ident,
@@ -312,7 +327,7 @@ def _free_points(
                 point[quantity.symbol] = np.abs(drawn) + 0.1 if positive else drawn
         try:
             with np.errstate(all="ignore"):
-                if np.isfinite(as_matrix(Evaluator(point, dims)(value))).all():
+                if np.isfinite(evaluate_at(value, point, dims)).all():
                     points.append(point)
         except (TypeError, ValueError, np.linalg.LinAlgError):
             continue

@@ -255,7 +255,8 @@ def test_a_problem_set_is_graded_every_kind_with_an_answer(
         tmp_path,
         "a.yaml",
         "d:\n  expectation: (1 - p) w\n  variance: p (1 - p) w^2\n  inference_scale: -(1 - p)\n"
-        "bn.mean: 6\nbn.variance: 8\nbn.std: '\\sqrt{9}'\n",
+        "bn.mean: 6\nbn.variance: 8\nbn.std: '\\sqrt{9}'\n"
+        "bn.normalized: [-5/3, 1/3, 1/3, 1]\nbn.output: '[-\\frac{5}{3}, 1/3, 1/3]'\n",
     )
     result = runner.invoke(main, ["grade", str(key), str(answers), "--json"])
     assert result.exit_code == 0, result.output
@@ -265,6 +266,8 @@ def test_a_problem_set_is_graded_every_kind_with_an_answer(
     assert rows["d.inference_scale"]["verdict"] == "wrong_sign"
     assert rows["bn.mean"]["verdict"] == rows["bn.std"]["verdict"] == "correct"
     assert rows["bn.variance"]["verdict"] == "wrong"
+    assert rows["bn.normalized"]["verdict"] == "correct"  # a list of values
+    assert rows["bn.output"]["verdict"] == "wrong_shape"
 
 
 def _json_key(tmp_path: Path, latex: str) -> Path:
