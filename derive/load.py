@@ -19,7 +19,7 @@ from derive.model import Network
 from derive.parse import TextSpan
 
 REQUIRED_KEYS = ("given", "forward", "loss", "wrt")
-OPTIONAL_KEYS = ("title", "variants", "functions", "onehot", "assumptions")
+OPTIONAL_KEYS = ("title", "variants", "functions", "onehot", "assumptions", "grading")
 
 # What each key holds, as an error message says it: "'wrt' must be <this>, not ...".
 _EXPECTED = {
@@ -32,7 +32,11 @@ _EXPECTED = {
     "functions": "a list of names, e.g. [f]",
     "onehot": "a list of names, e.g. [t]",
     "assumptions": "a list of sentences",
+    "grading": "points and credit for `derive grade` (see the README's Grading section)",
 }
+
+# Said of a file that draws values: solving it needs the draws, which `derive key` makes.
+RANDOMIZED = "the file draws values (randomize:); write its variants with `derive key FILE`"
 _NULL_TAG = "tag:yaml.org,2002:null"
 
 
@@ -146,6 +150,8 @@ class YamlReader:
         root = self.compose() if root is None else root
         entries = self.mapping(root, "a network file", "a mapping with the keys given, forward, …")
         for key, (key_node, _) in entries.items():
+            if key == "randomize":
+                raise InputFileError(RANDOMIZED, location=self.location(key_node))
             if key not in REQUIRED_KEYS + OPTIONAL_KEYS:
                 known = ", ".join(REQUIRED_KEYS + OPTIONAL_KEYS)
                 message = f"unknown key '{key}' (a network file has {known})"

@@ -26,7 +26,7 @@ import yaml
 from derive import bounded
 from derive.bounded import GaveUpError
 from derive.errors import DeriveError, InputFileError, InternalError
-from derive.load import YamlReader, load_network, read_input, referenced_path, shorten
+from derive.load import RANDOMIZED, YamlReader, load_network, read_input, referenced_path, shorten
 from derive.model import Network, Part, Solution
 from derive.parse import TextSpan
 from derive.problems import ProblemSpec, solver
@@ -73,8 +73,12 @@ class ProblemSetReader(YamlReader):
         root = self.compose()
         entries = self.mapping(root, "a problem set", "a mapping with title and problems")
         for key, (key_node, _) in entries.items():
-            if key not in ("title", "subtitle", "problems"):
-                message = f"unknown key '{key}' (a problem set has title, subtitle, problems)"
+            if key == "randomize":
+                raise InputFileError(RANDOMIZED, location=self.location(key_node))
+            if key not in ("title", "subtitle", "problems", "grading"):  # grading: for grade
+                message = (
+                    f"unknown key '{key}' (a problem set has title, subtitle, problems, grading)"
+                )
                 raise InputFileError(message, location=self.location(key_node))
         if "problems" not in entries or not isinstance(entries["problems"][1], yaml.SequenceNode):
             raise InputFileError(

@@ -114,7 +114,15 @@ FILE_ERRORS: list[tuple[str, str, type[DeriveError], str, int, int]] = [
         f"{HEADER}forward: []\n{TAIL}outputs: [y]\n",
         InputFileError,
         "unknown key 'outputs' (a network file has given, forward, loss, wrt, title, variants, "
-        "functions, onehot, assumptions)",
+        "functions, onehot, assumptions, grading)",
+        8,
+        1,
+    ),
+    (
+        "randomized file",
+        f"{HEADER}forward: []\n{TAIL}randomize:\n  a: [1, 2]\n",
+        InputFileError,
+        "the file draws values (randomize:); write its variants with `derive key FILE`",
         8,
         1,
     ),

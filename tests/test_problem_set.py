@@ -121,3 +121,15 @@ def test_field_errors_point_at_the_field(
         load_problem_set(path)
     location = caught.value.location
     assert location is not None and (location.line, location.column) == (line, column)
+
+
+def test_a_grading_section_is_for_the_grader(tmp_path: Path) -> None:
+    """`derive solve` accepts the instructor's grading: section (read by `derive grade`)."""
+    path = tmp_path / "set.yaml"
+    path.write_text(
+        "title: t\ngrading:\n  credit: {sign: 0.5}\nproblems:\n"
+        "  - id: d\n    kind: identity\n    function: sigma\n    variable: z\n"
+        "    definition: 1 / (1 + exp(-z))\n    claim: sigmoid(z) (1 - sigmoid(z))\n",
+        encoding="utf-8",
+    )
+    assert load_problem_set(path).parts[0].name == "d"
