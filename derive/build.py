@@ -25,7 +25,14 @@ from derive.errors import (
 from derive.functions import ACTIVATIONS, VECTOR_FUNCTIONS, generic_function
 from derive.model import Equation, Network, Quantity, Shape
 from derive.parse import ParsedEquation, TextSpan, parse_equation
-from derive.shapes import NAME_PATTERN, ExpressionBuilder, Scope, format_shape, quantity
+from derive.shapes import (
+    NAME_PATTERN,
+    ExpressionBuilder,
+    Scope,
+    dimension_symbol,
+    format_shape,
+    quantity,
+)
 
 RESERVED_PREFIX = "delta_"  # adjoints are named delta_<name>
 
@@ -206,7 +213,7 @@ class _NetworkBuilder:
             raise InputFileError(message, location=location)
         if word not in self.dimensions:
             self.claim(word, "a dimension", context=context, location=location)
-            self.dimensions[word] = sp.Symbol(word, integer=True, positive=True)
+            self.dimensions[word] = dimension_symbol(word)
         return self.dimensions[word]
 
     def equations(self, texts: Sequence[str]) -> list[Equation]:

@@ -23,7 +23,17 @@ from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.errors import UnsupportedError
-from derive.functions import absolute, generic_role, relu, sigmoid, signum, softplus
+from derive.functions import (
+    absolute,
+    elu,
+    generic_role,
+    relu,
+    sigmoid,
+    signum,
+    silu,
+    softplus,
+    softsign,
+)
 from derive.graph import NodeMap
 from derive.model import as_dim
 from derive.softmax import Softmax
@@ -44,6 +54,16 @@ def _softplus(x: Value) -> Value:
     # log(1 + e^x) without overflow, analytic in x (the complex-step check perturbs x by i h)
     with np.errstate(over="ignore", invalid="ignore"):
         return np.where(_real(x) > 0, x + np.log1p(np.exp(-x)), np.log1p(np.exp(x)))
+
+
+def _absolute(x: Value) -> Value:
+    # |x| continued analytically from the real axis: x or −x by the sign of the real part
+    return np.where(_real(x) >= 0, x, -x)
+
+
+def _elu(x: Value) -> Value:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(_real(x) > 0, x, np.expm1(x))
 
 
 @dataclass(frozen=True)
@@ -70,7 +90,10 @@ NUMERIC_FUNCTIONS: dict[object, NumericFunction] = {
         (sp.tanh, NumericFunction("tanh", np.tanh)),
         (sp.exp, NumericFunction("exp", np.exp)),
         (sp.log, NumericFunction("log", np.log, kink=0.0)),
-        (absolute, NumericFunction("abs", lambda x: np.where(_real(x) >= 0, x, -x), kink=0.0)),
+        (absolute, NumericFunction("abs", _absolute, kink=0.0)),
+        (elu, NumericFunction("elu", _elu, kink=0.0)),
+        (silu, NumericFunction("silu", lambda x: x * expit(x))),
+        (softsign, NumericFunction("softsign", lambda x: x / (1 + _absolute(x)), kink=0.0)),
         (signum, NumericFunction("sign", lambda x: np.sign(_real(x)), kink=0.0)),
         (
             sp.Heaviside,
@@ -171,9 +194,11 @@ def _evaluate(expr: sp.Basic, ev: Evaluator) -> Value:
 @_evaluate.register(sp.MatrixSymbol)
 @_evaluate.register(sp.Dummy)
 def _leaf(expr: sp.Basic, ev: Evaluator) -> Value:
-    if expr not in ev.values:
-        raise UnsupportedError(f"no value for {expr}")
-    return ev.values[expr]
+    if expr in ev.values:
+        return ev.values[expr]
+    if expr in ev.dims:  # a dimension used as a number: 1/n
+        return float(ev.dims[expr])
+    raise UnsupportedError(f"no value for {expr}")
 
 
 @_evaluate.register(sp.Number)

@@ -70,6 +70,36 @@ class signum(sp.Function):  # noqa: N801
         return sp.S.Zero
 
 
+class elu(sp.Function):  # noqa: N801
+    """The exponential linear unit: x for x > 0, e^x − 1 otherwise (α = 1)."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        # elu'(x) = 𝕀[x > 0] + (1 − 𝕀[x > 0]) e^x
+        (x,) = self.args
+        return sp.Heaviside(x) + (1 - sp.Heaviside(x)) * sp.exp(x)
+
+
+class silu(sp.Function):  # noqa: N801
+    """The sigmoid-weighted linear unit (swish) silu(x) = x σ(x)."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        # silu'(x) = σ(x) (1 + x (1 − σ(x)))
+        (x,) = self.args
+        return sigmoid(x) * (1 + x * (1 - sigmoid(x)))
+
+    def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: object) -> sp.Expr:
+        return x / (1 + sp.exp(-x))
+
+
+class softsign(sp.Function):  # noqa: N801
+    """softsign(x) = x / (1 + |x|)."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        # softsign'(x) = 1 / (1 + |x|)²
+        (x,) = self.args
+        return 1 / (1 + absolute(x)) ** 2
+
+
 # One shared variable, so that two copies of σ(s) are the same sympy object and cancel.
 ENTRY = sp.Dummy("d")
 
@@ -115,6 +145,40 @@ def _log_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
     return elementwise(sp.Lambda(ENTRY, 1 / ENTRY), x)
 
 
+def _abs_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
+    # |X|' = sign(X)
+    return elementwise(signum, x)
+
+
+def _sign_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
+    # sign'(X) = 0 away from 0
+    return sp.ZeroMatrix(*x.shape)
+
+
+def _sqrt_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
+    # √'(X) = 1 ⊘ (2 √X)
+    return elementwise(sp.Lambda(ENTRY, 1 / (2 * sp.sqrt(ENTRY))), x)
+
+
+def _sin_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
+    # sin'(X) = cos(X)
+    return elementwise(sp.cos, x)
+
+
+def _cos_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
+    # cos'(X) = −sin(X)
+    return -elementwise(sp.sin, x)
+
+
+def _scalar_prime(function: sp.FunctionClass) -> Callable[[sp.MatrixExpr], sp.MatrixExpr]:
+    """The elementwise derivative of a class whose ``fdiff`` is already the textbook form."""
+
+    def prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
+        return elementwise(sp.Lambda(ENTRY, function(ENTRY).fdiff()), x)
+
+    return prime
+
+
 @dataclass(frozen=True)
 class Activation:
     """A function usable in equations: its sympy function and its elementwise derivative."""
@@ -136,6 +200,35 @@ ACTIVATIONS: dict[str, Activation] = {
         ),
         Activation("exp", sp.exp, _exp_prime, r"\exp'(x) = \exp(x)"),
         Activation("log", sp.log, _log_prime, r"\log'(x) = 1/x"),
+        Activation("abs", absolute, _abs_prime, r"|x|' = \operatorname{sign}(x)"),
+        Activation("sign", signum, _sign_prime, r"\operatorname{sign}'(x) = 0 \ (x \neq 0)"),
+        Activation("sqrt", sp.sqrt, _sqrt_prime, r"(\sqrt{x})' = \frac{1}{2 \sqrt{x}}"),
+        Activation("sin", sp.sin, _sin_prime, r"\sin'(x) = \cos(x)"),
+        Activation("cos", sp.cos, _cos_prime, r"\cos'(x) = -\sin(x)"),
+        Activation(
+            "elu",
+            elu,
+            _scalar_prime(elu),
+            r"\operatorname{elu}'(x) = \mathbb{I}[x > 0] + (1 - \mathbb{I}[x > 0])\, e^{x}",
+        ),
+        Activation(
+            "silu",
+            silu,
+            _scalar_prime(silu),
+            r"\operatorname{silu}'(x) = \sigma(x)\,(1 + x\,(1 - \sigma(x)))",
+        ),
+        Activation(
+            "swish",
+            silu,
+            _scalar_prime(silu),
+            r"\operatorname{silu}'(x) = \sigma(x)\,(1 + x\,(1 - \sigma(x)))",
+        ),
+        Activation(
+            "softsign",
+            softsign,
+            _scalar_prime(softsign),
+            r"\operatorname{softsign}'(x) = \frac{1}{(1 + |x|)^2}",
+        ),
     )
 }
 
@@ -148,6 +241,9 @@ SREPR_NAMESPACE: dict[str, object] = {
     "softplus": softplus,
     "absolute": absolute,
     "signum": signum,
+    "elu": elu,
+    "silu": silu,
+    "softsign": softsign,
     "Softmax": Softmax,
 }
 
@@ -208,6 +304,13 @@ def _sum_entries(x: sp.Basic, shape: Shape) -> tuple[sp.Basic, Shape]:
     return sp.Trace(total), (sp.Integer(1), sp.Integer(1))
 
 
+def _mean(x: sp.Basic, shape: Shape) -> tuple[sp.Basic, Shape]:
+    # mean(X) = 1ᵀ X 1 / (rows · cols)
+    total, scalar = _sum_entries(x, shape)
+    rows, cols = shape
+    return total / (rows * cols), scalar
+
+
 def _euclidean_norm(x: sp.Basic, shape: Shape) -> tuple[sp.Basic, Shape]:
     # ‖x‖ = √(xᵀx); for a matrix √tr(XᵀX) is the Frobenius norm; for a scalar |x|
     if shape == (1, 1):
@@ -232,6 +335,7 @@ VECTOR_FUNCTIONS: dict[str, VectorFunction] = {
     f.name: f
     for f in (
         VectorFunction("sum", _sum_entries, "the sum of the entries"),
+        VectorFunction("mean", _mean, "the mean of the entries"),
         VectorFunction("norm", _euclidean_norm, "the Euclidean (for a matrix, Frobenius) norm"),
         VectorFunction("softmax", build_softmax, "e^{z_i} / Σ_k e^{z_k} of a column vector"),
     )

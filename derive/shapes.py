@@ -47,6 +47,11 @@ QUOTED = 200  # an error quotes at most this many characters of the expression
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
 
+def dimension_symbol(name: str) -> sp.Symbol:
+    """The symbol of the dimension ``name``: a positive integer, the same object everywhere."""
+    return sp.Symbol(name, integer=True, positive=True)
+
+
 def format_shape(shape: Shape) -> str:
     """``k×n`` for messages; a scalar reads ``1×1 (scalar)``."""
     if shape == SCALAR:
@@ -217,11 +222,11 @@ class ExpressionBuilder:
         if name in scope.later:
             message = f"'{name}' is used before it is defined (by '{scope.later[name]}')"
             raise self.fail(CycleError, message, offset)
+        if name in scope.dimensions:  # a size used as a number: 1/n, sqrt(d)
+            return Shaped(dimension_symbol(name), SCALAR)
         raise self.fail(UnknownSymbolError, f"unknown symbol '{name}'{self._hint(name)}", offset)
 
     def _hint(self, name: str) -> str:
-        if name in self.scope.dimensions:
-            return f" ('{name}' is a dimension, not a quantity)"
         if name in self._function_names():
             return f" ('{name}' is a function: write {name}(...))"
         if name == "e":

@@ -177,13 +177,13 @@ EXPRESSION_ERRORS = [
     ("c / 0", UnsupportedError, "in 'c / 0': division by zero", 3),
     ("q + c", UnknownSymbolError, "in 'q + c': unknown symbol 'q' (neither given nor", 1),
     ("2 b_1", UnknownSymbolError, "unknown symbol 'b_1' (did you mean 'b1'?)", 3),
-    ("n x", UnknownSymbolError, "unknown symbol 'n' ('n' is a dimension, not a quantity)", 1),
+    ("y + n", ShapeError, "cannot add k×1 and 1×1 (scalar); only a number is added", 3),
     ("2 sigmoid", UnknownSymbolError, "'sigmoid' is a function: write sigmoid(...)", 3),
     ("e^c", UnknownSymbolError, "unknown symbol 'e' (for Euler's number write exp(x))", 1),
     (
         "c + softmin(y)",
         UnknownFunctionError,
-        "in 'c + softmin(y)': unknown function 'softmin'; known: exp, f, log, norm, relu, "
+        "in 'c + softmin(y)': unknown function 'softmin'; known: exp, f, log, mean, norm, relu, "
         "sigmoid, softmax, softplus, sum, tanh (declare others under 'functions')",
         5,
     ),
