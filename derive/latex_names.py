@@ -12,17 +12,12 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from derive.functions import ACTIVATIONS, absolute, signum
+from derive.functions import ACTIVATIONS
 
 # Scalar functions a formula may call, by the name the reader normalises them to; applied to
-# a vector or matrix they act entry by entry.
+# a vector or matrix they act entry by entry (abs, sign, sqrt, sin, cos are in the table).
 READ_FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
     **{name: activation.function for name, activation in ACTIVATIONS.items()},
-    "sin": sp.sin,
-    "cos": sp.cos,
-    "sqrt": sp.sqrt,
-    "abs": absolute,
-    "sign": signum,
     "step": sp.Heaviside,
 }
 

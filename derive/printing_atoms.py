@@ -16,7 +16,7 @@ from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.printing.latex import LatexPrinter
 
-from derive.functions import relu, sigmoid, softplus
+from derive.functions import elu, relu, sigmoid, silu, softplus, softsign
 from derive.names import ADJOINT_PREFIX, is_adjoint, latex_name
 
 # How known functions are named; arguments follow in parentheses.
@@ -24,6 +24,9 @@ FUNCTION_TEX: dict[type, str] = {
     sigmoid: r"\sigma",
     relu: r"\operatorname{relu}",
     softplus: r"\operatorname{softplus}",
+    elu: r"\operatorname{elu}",
+    silu: r"\operatorname{silu}",
+    softsign: r"\operatorname{softsign}",
     sp.tanh: r"\tanh",
     sp.log: r"\log",
     sp.sin: r"\sin",
@@ -113,6 +116,9 @@ class AtomPrinting(LatexPrinter):
     _print_sigmoid = _print_named_function
     _print_relu = _print_named_function
     _print_softplus = _print_named_function
+    _print_elu = _print_named_function
+    _print_silu = _print_named_function
+    _print_softsign = _print_named_function
     _print_tanh = _print_named_function
     _print_log = _print_named_function
     _print_sin = _print_named_function

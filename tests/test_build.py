@@ -183,8 +183,9 @@ EXPRESSION_ERRORS = [
     (
         "c + softmin(y)",
         UnknownFunctionError,
-        "in 'c + softmin(y)': unknown function 'softmin'; known: exp, f, log, mean, norm, relu, "
-        "sigmoid, softmax, softplus, sum, tanh (declare others under 'functions')",
+        "in 'c + softmin(y)': unknown function 'softmin'; known: abs, cos, elu, exp, f, log, "
+        "mean, norm, relu, sigmoid, sign, silu, sin, softmax, softplus, softsign, sqrt, sum, "
+        "swish, tanh (declare others under 'functions')",
         5,
     ),
 ]

@@ -27,6 +27,7 @@ Array = Any  # numpy array or torch tensor, always 2-D
 SCALAR: Shape = (1, 1)
 SIZES = {"n": 5, "k": 6, "m": 7}  # the named dims: distinct, and distinct from 1..4
 FUNCTIONS = ("sigmoid", "tanh", "relu", "softplus", "exp", "log")
+FUNCTIONS += ("abs", "sqrt", "sin", "cos", "elu", "silu", "softsign")
 VECTOR_FUNCTIONS = ("sum", "norm", "softmax")
 MAGNITUDE_LIMIT = 20.0  # a quantity typically larger than this is squashed with tanh
 EXP_LIMIT = 3.0  # exp only of arguments typically below this
@@ -232,6 +233,13 @@ NUMPY = Backend(
         "softplus": lambda x: np.logaddexp(0.0, x),
         "exp": np.exp,
         "log": np.log,
+        "abs": np.abs,
+        "sqrt": np.sqrt,
+        "sin": np.sin,
+        "cos": np.cos,
+        "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
+        "silu": lambda x: x * np.exp(-np.logaddexp(0.0, -x)),
+        "softsign": lambda x: x / (1.0 + np.abs(x)),
         "sum": lambda x: np.sum(x, keepdims=True),
         "norm": lambda x: np.sqrt(np.sum(x * x, keepdims=True)),
         "softmax": _numpy_softmax,
@@ -258,6 +266,13 @@ def torch_backend() -> Backend | None:
             "softplus": torch.nn.functional.softplus,
             "exp": torch.exp,
             "log": torch.log,
+            "abs": torch.abs,
+            "sqrt": torch.sqrt,
+            "sin": torch.sin,
+            "cos": torch.cos,
+            "elu": torch.nn.functional.elu,
+            "silu": torch.nn.functional.silu,
+            "softsign": torch.nn.functional.softsign,
             "sum": lambda x: x.sum().reshape(1, 1),
             "norm": lambda x: torch.sqrt((x * x).sum()).reshape(1, 1),
             "softmax": lambda z: torch.softmax(z, dim=0),
@@ -645,9 +660,10 @@ class _Drawing:
     # expression kinds: (shape, depth) -> a node of that shape
     def activation(self, shape: Shape, depth: int) -> Node:
         options = [("tanh", 3), ("sigmoid", 3), ("relu", 2), ("softplus", 2), ("exp", 2)]
-        function = self.weighted([*options, ("log", 2), ("declared", 1)])
-        if function == "log":
-            return Call("log", self.positive(shape, depth - 1))
+        options += [("abs", 1), ("sin", 1), ("cos", 1), ("elu", 1), ("silu", 1), ("softsign", 1)]
+        function = self.weighted([*options, ("log", 2), ("sqrt", 1), ("declared", 1)])
+        if function in ("log", "sqrt"):
+            return Call(function, self.positive(shape, depth - 1))
         if function == "declared":  # `functions: [f]`, an arbitrary differentiable function
             function = "f"
             self.functions.add(function)
@@ -997,7 +1013,8 @@ class _Drawing:
     def _call_magnitude(self, node: Call) -> float:
         a = self.magnitude(node.argument)
         entries = math.sqrt(size(node.argument.shape[0]) * size(node.argument.shape[1]))
-        bounded = {"sigmoid": 1.0, "tanh": 1.0, "softmax": 1.0}
+        bounded = {"sigmoid": 1.0, "tanh": 1.0, "softmax": 1.0, "sin": 1.0, "cos": 1.0}
+        bounded["softsign"] = 1.0
         if node.function in bounded:
             return bounded[node.function]
         if node.function == "exp":
