@@ -28,7 +28,7 @@ from derive.latex_names import (
     READ_FUNCTIONS,
     normalize_name,
 )
-from derive.model import Shape
+from derive.model import Shape, as_dim
 from derive.parse import Binary, Call, Constant, Name, Node, Number, Summation, TextSpan
 from derive.printing import latex_name
 from derive.shapes import SCALAR, ExpressionBuilder, Scope, Shaped, format_shape
@@ -51,7 +51,7 @@ class LatexBuilder(ExpressionBuilder):
             str(symbol): symbol
             for q in self.scope.quantities.values()
             for dim in q.shape
-            for symbol in sp.sympify(dim).free_symbols
+            for symbol in as_dim(dim).free_symbols
         }
 
     def finish(self, node: Node, shape: Shape | None = None) -> Shaped:

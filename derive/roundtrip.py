@@ -21,10 +21,12 @@ from sympy.stats.rv import RandomSymbol
 from derive import limits
 from derive.errors import DeriveError, VerificationError
 from derive.evaluate import Evaluator
+from derive.graph import postorder
 from derive.latex_reader import read_latex
-from derive.model import Line, MathItem, Part, Quantity, Tex
+from derive.model import Line, MathItem, Part, Quantity, Tex, as_dim
 from derive.printing import tex
 from derive.shapes import Scope
+from derive.verify import random_value
 
 POINTS = 2  # random points per formula
 DRAWS = 20  # tries to find a point where the formula is finite
@@ -178,10 +180,10 @@ def _sizes(expr: sp.Basic) -> set[sp.Basic]:
 
 def _dimensions(expr: sp.Basic) -> set[sp.Basic]:
     found: set[sp.Basic] = set()
-    for node in sp.preorder_traversal(expr):
+    for node in postorder(expr):  # each distinct node once: answers share subexpressions
         if isinstance(node, sp.MatrixExpr):
             for dim in node.shape:
-                found |= sp.sympify(dim).free_symbols
+                found |= as_dim(dim).free_symbols
     return found
 
 
@@ -199,7 +201,7 @@ def _largest_difference(expr: sp.Basic, read: sp.Basic, rng: np.random.Generator
     )
     worst, checked = 0.0, 0
     for _ in range(DRAWS):
-        values = {s: _draw(s, dims, rng) for s in symbols}
+        values = {s: random_value(s, dims, rng) for s in symbols}
         with np.errstate(all="ignore"):
             try:
                 expected = np.asarray(Evaluator(values, dims)(expr), dtype=complex)
@@ -233,7 +235,7 @@ def _largest_difference_of_sums(expr: sp.Basic, read: sp.Basic, rng: np.random.G
     atoms -= set(labels)
     worst = 0.0
     for _ in range(POINTS):
-        values = {atom: sp.Float(_draw(atom, {}, rng)) for atom in atoms - random}
+        values = {atom: sp.Float(random_value(atom, {}, rng)) for atom in atoms - random}
         try:
             expected, found = (complex(sp.N(e.xreplace(values))) for e in concrete)
         except TypeError:  # a mean sympy.stats leaves unevaluated: the same formula, or not
@@ -249,20 +251,6 @@ def _unbounded(expr: sp.Basic) -> sp.Basic:
         lambda e: isinstance(e, MatrixElement),
         lambda e: sp.IndexedBase(sp.sstr(e.parent))[e.i, e.j],
     )
-
-
-def _draw(symbol: sp.Basic, dims: dict[sp.Basic, int], rng: np.random.Generator) -> object:
-    """A random value: entries of size 0.3–1.3 with random signs (positive if assumed so)."""
-    if isinstance(symbol, sp.Indexed | MatrixElement):
-        return float(rng.uniform(0.3, 1.3) * rng.choice([-1.0, 1.0]))
-    if isinstance(symbol, sp.MatrixSymbol):
-        rows, cols = (int(sp.sympify(d).xreplace(dims)) for d in symbol.shape)
-        entries = rng.uniform(0.3, 1.3, size=(rows, cols))
-        return entries * rng.choice([-1.0, 1.0], size=(rows, cols))
-    magnitude = float(rng.uniform(0.3, 1.3))
-    if symbol.is_positive or symbol.is_nonnegative:
-        return magnitude
-    return magnitude * float(rng.choice([-1.0, 1.0]))
 
 
 def _plain(line: Line) -> str:

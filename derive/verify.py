@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.errors import VerificationError
 from derive.evaluate import Evaluator, Value
@@ -244,3 +245,17 @@ def _finite_difference(
 def _relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     scale = max(float(np.abs(numeric).max()), float(np.abs(analytic).max()), 1e-2)
     return float(np.abs(analytic - numeric).max()) / scale
+
+
+def random_value(symbol: sp.Basic, dims: Mapping[sp.Basic, int], rng: np.random.Generator) -> Value:
+    """A random value: entries of size 0.3–1.3 with random signs (positive if assumed so)."""
+    if isinstance(symbol, sp.Indexed | MatrixElement):
+        return float(rng.uniform(0.3, 1.3) * rng.choice([-1.0, 1.0]))
+    if isinstance(symbol, sp.MatrixSymbol):
+        rows, cols = (int(as_dim(d).xreplace(dims)) for d in symbol.shape)
+        entries = rng.uniform(0.3, 1.3, size=(rows, cols))
+        return entries * rng.choice([-1.0, 1.0], size=(rows, cols))
+    magnitude = float(rng.uniform(0.3, 1.3))
+    if symbol.is_positive or symbol.is_nonnegative:
+        return magnitude
+    return magnitude * float(rng.choice([-1.0, 1.0]))

@@ -19,7 +19,7 @@ from derive.evaluate import Evaluator, Value
 from derive.graph import NodeMap, postorder, substitute, tree_size
 from derive.model import Network
 from derive.simplify import tidy
-from derive.verify import concrete_dims, draw_point, forward
+from derive.verify import concrete_dims, draw_point, forward, random_value
 
 POINTS = 3
 ZERO = 1e-11  # a sum this small against its largest term is zero (float64 cancellation)
@@ -38,7 +38,7 @@ def drop_zero_sums(result: Backward, *, seed: int = 7) -> None:
     adjoints = [a.symbol for a in result.adjoints.values()]
     for values in points:
         for symbol in adjoints:
-            values.setdefault(symbol, _random_like(symbol, dims, rng))
+            values.setdefault(symbol, random_value(symbol, dims, rng))
     inlined: dict[sp.Basic, sp.Basic] = {}  # each computed quantity in the givens alone
     for adjoint in result.adjoints.values():
         zeros = _zero_sums([adjoint.definition, adjoint.resolved], points, dims)
@@ -105,10 +105,3 @@ def _vanishes(node: sp.Add, evaluator: Evaluator) -> bool:
     total = abs(complex(np.asarray(evaluator.memo[node]).reshape(-1)[0]))
     largest = max(abs(complex(np.asarray(evaluator(term)).reshape(-1)[0])) for term in node.args)
     return bool(np.isfinite(largest) and largest > 0 and total <= ZERO * largest)
-
-
-def _random_like(symbol: sp.Basic, dims: dict[sp.Basic, int], rng: np.random.Generator) -> Value:
-    if isinstance(symbol, sp.MatrixSymbol):
-        rows, cols = (int(sp.sympify(d).xreplace(dims)) for d in symbol.shape)
-        return rng.normal(size=(rows, cols))
-    return float(rng.normal())
