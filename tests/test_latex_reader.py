@@ -59,6 +59,7 @@ READINGS = [
     ("fraction", r"\frac{1}{2} (\hat{y} - t)^{\top} (\hat{y} - t)", None),
     ("hadamard-oslash", r"s \odot t \oslash \hat{y}", None),
     ("entrywise-power", r"s^{\circ 2}", None),
+    ("entrywise-power-times-bracket", r"s^{\circ 2} (\alpha + 1)", None),
     ("exp", r"e^{-\alpha}", sp.exp(-alpha)),
     ("exp-upright", r"\mathrm{e}^{-\alpha}", sp.exp(-alpha)),
     ("function-power", r"\tanh^{2}\left(\alpha\right)", sp.tanh(alpha) ** 2),
