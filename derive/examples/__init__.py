@@ -42,6 +42,26 @@ EXAMPLES: dict[str, Example] = {
     )
 }
 
+COURSE_FOLDER = "course"
+
+
+def _course_examples() -> list[Example]:
+    """Public course problems in their course's notation: ``course/NAME.yaml``, named NAME with
+    dashes, described by the file's first line, a comment (``# CS231n two-layer net ...``)."""
+    folder = resources.files("derive.examples") / COURSE_FOLDER
+    found = []
+    for item in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if not item.name.endswith(".yaml"):
+            continue
+        first = item.read_text(encoding="utf-8").split("\n", 1)[0]
+        description = first.lstrip("#").strip() if first.startswith("#") else item.name
+        name = item.name.removesuffix(".yaml").replace("_", "-")
+        found.append(Example(name, f"{COURSE_FOLDER}/{item.name}", description))
+    return found
+
+
+EXAMPLES.update((example.name, example) for example in _course_examples())
+
 # What `derive solve` with no FILE solves: every problem of both seed documents.
 DEFAULT = "seeds"
 
@@ -51,5 +71,5 @@ def example_path(name: str) -> Path:
     if name not in EXAMPLES:
         known = ", ".join(EXAMPLES)
         raise InputFileError(f"no built-in example '{name}'; known examples: {known}")
-    traversable = resources.files("derive.examples") / EXAMPLES[name].filename
+    traversable = resources.files("derive.examples").joinpath(*EXAMPLES[name].filename.split("/"))
     return Path(str(traversable))
