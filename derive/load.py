@@ -12,14 +12,14 @@ from pathlib import Path
 
 import yaml
 
-from derive import limits
+from derive import limits, sequences
 from derive.build import InputLocations, build_network
 from derive.errors import InputFileError, Location
 from derive.model import Network
 from derive.parse import TextSpan
 
 REQUIRED_KEYS = ("given", "forward", "loss", "wrt")
-OPTIONAL_KEYS = ("title", "variants", "functions", "onehot", "assumptions", "grading")
+OPTIONAL_KEYS = ("title", "variants", "functions", "onehot", "assumptions", "grading", "sequence")
 
 # What each key holds, as an error message says it: "'wrt' must be <this>, not ...".
 _EXPECTED = {
@@ -156,6 +156,8 @@ class YamlReader:
                 known = ", ".join(REQUIRED_KEYS + OPTIONAL_KEYS)
                 message = f"unknown key '{key}' (a network file has {known})"
                 raise InputFileError(message, location=self.location(key_node))
+        if "sequence" in entries:  # one step of a recurrence, unrolled into the other keys
+            entries = sequences.unrolled(self, entries)
         values = {key: value for key, (_, value) in entries.items() if not _is_null(value)}
         for key in REQUIRED_KEYS:
             if key not in entries:
