@@ -88,6 +88,39 @@ def test_unrolled_network_is_the_one_written_out_by_hand() -> None:
     assert rolled.givens == written.givens
 
 
+@pytest.mark.parametrize("steps", [1, 2, 5])
+def test_any_number_of_steps_is_the_network_written_out(steps: int) -> None:
+    rolled = f"""\
+given: {{W: matrix n n, h_0: vector n, x_0: vector n}}
+sequence:
+  steps: {steps}
+  given: {{x_t: vector n}}
+  forward:
+    - h_t = tanh(W h_{{t-1}} + x_t - x_{{t-1}})
+loss: L = sum_t(h_t^T h_t) / 2
+wrt: [W, x_t]
+"""
+    each = range(1, steps + 1)
+    written = "\n".join(
+        [
+            "given: {W: matrix n n, h_0: vector n, x_0: vector n, "
+            + ", ".join(f"x_{t}: vector n" for t in each)
+            + "}",
+            "forward:",
+            *(f"  - h_{t} = tanh(W h_{t - 1} + x_{t} - x_{t - 1})" for t in each),
+            "loss: L = (" + " + ".join(f"h_{t}^T h_{t}" for t in each) + ") / 2",
+            "wrt: [W, " + ", ".join(f"x_{t}" for t in each) + "]",
+        ]
+    )
+    network = parse_network_text(rolled, source="rolled.yaml")
+    expected = parse_network_text(written, source="written.yaml")
+    assert [(eq.target, eq.rhs) for eq in network.equations] == [
+        (eq.target, eq.rhs) for eq in expected.equations
+    ]
+    assert network.givens == expected.givens
+    assert network.wrt == expected.wrt
+
+
 def test_unrolled_equations_keep_the_step_equations_lines() -> None:
     network = parse_network_text(RNN, source="rnn.yaml")
     lines = [eq.location.line for eq in network.equations]
@@ -157,6 +190,21 @@ def test_sum_over_steps_is_written_out(loss: str, expected: str) -> None:
     assert network.loss.text == expected
 
 
+def test_variants_sum_over_steps_or_replace_one_step() -> None:
+    text = (
+        f"{RNN}variants:\n  mean: L = sum_t(e_t) / 3\n  skip: h_2 = tanh(W h_1 + U x_2 + b) + h_0\n"
+    )
+    network = parse_network_text(text, source="rnn.yaml")
+    assert {label: eq.text for label, eq in network.variants.items()} == {
+        "mean": "L = (e_1 + e_2 + e_3) / 3",
+        "skip": "h_2 = tanh(W h_1 + U x_2 + b) + h_0",
+    }
+    with pytest.raises(InputFileError) as caught:
+        parse_network_text(f"{RNN}variants:\n  last: L = e_t\n", source="rnn.yaml")
+    assert caught.value.message.startswith("'e_t' names one quantity per step")
+    assert caught.value.location == Location("rnn.yaml", 13, 13)
+
+
 def test_later_step_and_extra_given_outside_the_steps() -> None:
     text = """\
 given: {w: vector n, x_3: vector n}
@@ -178,7 +226,11 @@ wrt: [w, x_t]
 
 def test_one_step_needs_no_top_level_forward_and_reads_like_the_course() -> None:
     network = load_network(example_path("lstm-step"))
-    assert [eq.text for eq in network.equations][4:6] == [
+    assert [eq.text for eq in network.equations][:2] == [
+        "a_i_1 = W_i x_1 + U_i h_0 + b_i",
+        "i_1 = sigmoid(a_i_1)",
+    ]
+    assert [eq.text for eq in network.equations][8:10] == [
         "c_1 = f_1 ⊙ c_0 + i_1 ⊙ g_1",
         "h_1 = o_1 ⊙ tanh(c_1)",
     ]
@@ -480,4 +532,5 @@ def test_per_step_givens_over_the_items_limit() -> None:
 def test_unknown_key_message_lists_sequence() -> None:
     with pytest.raises(InputFileError) as caught:
         parse_network_text(f"{RNN}steps: 3\n", source="rnn.yaml")
-    assert "onehot, assumptions, grading, sequence)" in caught.value.message
+    assert caught.value.message.startswith("unknown key 'steps' (a network file has given,")
+    assert "grading, sequence" in caught.value.message
