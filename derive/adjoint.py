@@ -95,14 +95,14 @@ def _power(expr: sp.Pow, seed: sp.Basic) -> Iterator[Contribution]:
 
 @backprop.register(sp.Function)
 def _scalar_function(expr: sp.Function, seed: sp.Basic) -> Iterator[Contribution]:
-    # z = f(a) (scalar): δ_a += δ_z f'(a), with f' from the function's own fdiff
-    if len(expr.args) != 1:
-        raise UnsupportedError(
-            f"cannot differentiate the function {expr.func} of several arguments"
-        )
+    # z = f(a, b, …) (scalar): δ_a += δ_z ∂f/∂a, δ_b += δ_z ∂f/∂b, … with each partial from
+    # the function's own fdiff(argindex); an argument free of symbols sends nothing
     if isinstance(expr, sp.Heaviside):
         raise UnsupportedError("cannot differentiate the indicator function 1[x > 0]")
-    yield from backprop(expr.args[0], seed * expr.fdiff())
+    for index, argument in enumerate(expr.args, start=1):
+        if index > 1 and not argument.free_symbols:
+            continue  # a number: leaky_relu's default slope, clip's bounds
+        yield from backprop(argument, seed * expr.fdiff(index))
 
 
 @backprop.register(sp.Trace)
@@ -201,13 +201,54 @@ def _elementwise(expr: ElementwiseApplyFunction, seed: sp.Basic) -> Iterator[Con
     # Z = f(A) entrywise: δ_A += δ_Z ⊙ f'(A)
     argument = expr.expr
     yield from backprop(argument, hadamard(seed, elementwise_derivative(expr)))
+    yield from _entrywise_parameters(expr, seed)
+
+
+def _entrywise_parameters(expr: ElementwiseApplyFunction, seed: sp.Basic) -> Iterator[Contribution]:
+    # Z = f(A, α) entrywise, α a scalar: δ_α += 𝟏ᵀ (δ_Z ⊙ ∂f/∂α(A, α)) 𝟏, with ∂f/∂α from the
+    # function's fdiff (leaky_relu's α, clip's bounds), or the body's derivative (A^{∘b})
+    variable, body = expr.function.variables[0], expr.function.expr
+    if isinstance(body, sp.Function) and body.args and body.args[0] == variable:
+        partials = [
+            (parameter, body.fdiff(index))
+            for index, parameter in enumerate(body.args[1:], start=2)
+            if parameter.free_symbols
+        ]
+    else:
+        scalars = [s for s in body.free_symbols if isinstance(s, sp.Symbol) and s != variable]
+        partials = [(symbol, sp.diff(body, symbol)) for symbol in sorted(scalars, key=str)]
+    for parameter, partial in partials:
+        if variable in parameter.free_symbols:
+            raise UnsupportedError(f"cannot differentiate the entrywise function {body}")
+        each = hadamard(seed, elementwise(sp.Lambda(variable, partial), expr.expr))
+        yield from backprop(parameter, _sum_of_entries(each))
+
+
+def _sum_of_entries(matrix: sp.MatrixExpr) -> sp.Basic:
+    """𝟏ᵀ M 𝟏, a scalar (a 1×1 product kept as its trace)."""
+    rows, cols = matrix.shape
+    if cols == 1:
+        return sp.Trace(sp.MatMul(sp.OneMatrix(1, rows), matrix))
+    if rows == 1:
+        return sp.Trace(sp.MatMul(matrix, sp.OneMatrix(cols, 1)))
+    return sp.Trace(sp.MatMul(sp.OneMatrix(1, rows), matrix, sp.OneMatrix(cols, 1)))
 
 
 @backprop.register(Softmax)
 def _softmax(expr: Softmax, seed: sp.Basic) -> Iterator[Contribution]:
     # p = softmax(z): δ_z += p ⊙ δ_p − p (pᵀ δ_p)
-    along = sp.Trace(expr.T * seed)
-    yield from backprop(expr.argument, sp.MatAdd(hadamard(expr, seed), -along * expr))
+    # P = softmax(Z) by rows: δ_Z += P ⊙ δ_P − ((P ⊙ δ_P) 𝟏 𝟏ᵀ) ⊙ P; by columns 𝟏 𝟏ᵀ (P ⊙ δ_P)
+    rows, cols = expr.shape
+    if cols == 1:
+        along = sp.Trace(expr.T * seed)
+        yield from backprop(expr.argument, sp.MatAdd(hadamard(expr, seed), -along * expr))
+        return
+    weighted = hadamard(expr, seed)
+    if expr.axis == 1:
+        spread = sp.MatMul(weighted, sp.OneMatrix(cols, 1), sp.OneMatrix(1, cols))
+    else:
+        spread = sp.MatMul(sp.OneMatrix(rows, 1), sp.OneMatrix(1, rows), weighted)
+    yield from backprop(expr.argument, sp.MatAdd(weighted, -hadamard(spread, expr)))
 
 
 def elementwise_derivative(expr: ElementwiseApplyFunction) -> sp.MatrixExpr:

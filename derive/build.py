@@ -40,9 +40,10 @@ RESERVED_PREFIX = "delta_"  # adjoints are named delta_<name>
 _SHAPE_FORMS: dict[str, tuple[int, str]] = {
     "scalar": (0, "'scalar' takes no dimensions"),
     "vector": (1, "'vector' takes one dimension, e.g. 'vector n'"),
+    "row": (1, "'row' (a row vector) takes one dimension, e.g. 'row n'"),
     "matrix": (2, "'matrix' takes two dimensions (rows, columns), e.g. 'matrix k n'"),
 }
-_SHAPE_USAGE = "a shape reads 'scalar', 'vector DIM' or 'matrix DIM DIM'"
+_SHAPE_USAGE = "a shape reads 'scalar', 'vector DIM', 'row DIM' or 'matrix DIM DIM'"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class InputLocations:
     forward: Sequence[TextSpan] = ()
     loss: TextSpan | None = None
     wrt: Sequence[TextSpan] = ()
+    upstream: Mapping[str, TextSpan] = field(default_factory=dict)
     variants: Mapping[str, TextSpan] = field(default_factory=dict)
     functions: Sequence[TextSpan] = ()
     onehot: Sequence[TextSpan] = ()
@@ -64,9 +66,10 @@ def build_network(
     title: str,
     given: Mapping[str, str],
     forward: Sequence[str],
-    loss: str,
+    loss: str | None,
     wrt: Sequence[str],
     variants: Mapping[str, str] | None = None,
+    upstream: Mapping[str, str] | None = None,
     functions: Sequence[str] | None = None,
     onehot: Sequence[str] | None = None,
     assumptions: Sequence[str] | None = None,
@@ -77,8 +80,18 @@ def build_network(
 
     ``given`` maps names to shapes (``"scalar"``, ``"vector n"``, ``"matrix k n"``);
     ``forward`` are equations ``"name = expression"`` in order; ``variants`` maps a name to one
-    equation that replaces the equation defining the same quantity.
+    equation that replaces the equation defining the same quantity. ``upstream`` gives the
+    gradient of a downstream loss instead of a loss, as CS231n's ``dout``: {"out": "dout"}
+    means ∂L/∂out = dout (a given of out's shape), and the loss is L = sum(dout ⊙ out), whose
+    gradient is exactly that.
     """
+    where = locations or InputLocations()
+    assumptions = list(assumptions or ())
+    if upstream:
+        loss, statement = _upstream_loss(upstream, loss, given, forward, source, where)
+        assumptions.insert(0, statement)
+    elif loss is None:
+        raise InputFileError("a network needs a 'loss' (or 'upstream' gradients instead)")
     _check_types(
         {"given": given, "variants": variants or {}},
         {
@@ -90,7 +103,6 @@ def build_network(
         },
         loss,
     )
-    where = locations or InputLocations()
     count = len(forward) + 1 + len(variants or {})
     over = list(where.forward[limits.current().equations :])
     limits.check_count(
@@ -100,16 +112,48 @@ def build_network(
     builder.declare_functions(functions or ())
     builder.declare_givens(given)
     equations = builder.equations([*forward, loss])
+    if upstream:
+        builder.check_upstream(upstream)
     return Network(
         title=title,
         givens=builder.givens,
         equations=equations,
         wrt=builder.givens_named(wrt, "wrt"),
         variants={label: builder.variant(label, text) for label, text in (variants or {}).items()},
-        assumptions=list(assumptions or ()),
+        assumptions=assumptions,
         onehot=frozenset(builder.onehot(onehot or ())),
         source=source,
     )
+
+
+def _upstream_loss(
+    upstream: Mapping[str, str],
+    loss: str | None,
+    given: Mapping[str, str],
+    forward: Sequence[str],
+    source: str,
+    where: InputLocations,
+) -> tuple[str, str]:
+    """The loss L = Σ sum(G ⊙ O) whose gradient with respect to each O is its given G, and the
+    sentence the document states it in."""
+    first = next(iter(upstream))
+    location = where.upstream.get(first, TextSpan(source)).start
+    if loss is not None:
+        message = "'loss' and 'upstream' together: give the loss or its upstream gradients"
+        raise InputFileError(message, location=location)
+    if not isinstance(upstream, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in upstream.items()
+    ):
+        raise InputFileError("'upstream' must map names to strings", location=location)
+    used = set(given) | {text.split("=", 1)[0].strip() for text in forward}
+    name = next(n for n in ("L", "loss", "J", "E", "L_upstream") if n not in used)
+    terms = " + ".join(f"sum({gradient} .* {target})" for target, gradient in upstream.items())
+    stated = ", ".join(f"∂{name}/∂{target} = {gradient}" for target, gradient in upstream.items())
+    statement = (
+        f"The upstream gradient is given: {stated}; {name} = {terms.replace('.*', '⊙')} "
+        "stands for the loss downstream, whose gradient is exactly that."
+    )
+    return f"{name} = {terms}", statement
 
 
 def _check_types(mappings: Mapping[str, object], lists: Mapping[str, object], loss: object) -> None:
@@ -124,7 +168,7 @@ def _check_types(mappings: Mapping[str, object], lists: Mapping[str, object], lo
             raise InputFileError(f"'{key}' must be a list of strings, not {type(value).__name__}")
         if not all(isinstance(item, str) for item in value):
             raise InputFileError(f"'{key}' must be a list of strings")
-    if not isinstance(loss, str):
+    if loss is not None and not isinstance(loss, str):
         raise InputFileError(f"'loss' must be an equation string, not {type(loss).__name__}")
 
 
@@ -192,7 +236,7 @@ class _NetworkBuilder:
             raise InputFileError(f"{context}{usage}", location=span.location(offset))
         sizes = [self.dimension(word, context, span.location(at)) for word, at in words[1:]]
         sizes += [sp.Integer(1)] * (2 - count)
-        rows, cols = sizes
+        rows, cols = reversed(sizes) if words[0][0] == "row" else sizes
         if rows.is_Integer and cols.is_Integer and int(rows) * int(cols) > limits.current().entries:
             what = f"{context}a quantity of {int(rows) * int(cols)} entries"
             raise limits.exceeded("entries", what, location=span.start)
@@ -284,6 +328,29 @@ class _NetworkBuilder:
             raise ShapeError(message, location=location)
         return equation
 
+    def check_upstream(self, upstream: Mapping[str, str]) -> None:
+        """Each upstream gradient is a given of the shape of the quantity it is the gradient of."""
+        targets = {eq.target.name: eq.target for eq in self.built[:-1]}
+        for target, gradient in upstream.items():
+            location = self.span(self.locations.upstream, target).start
+            if target not in targets:
+                what = "a given" if target in self.givens else "not computed by 'forward'"
+                message = f"upstream: '{target}' is {what}; the gradient is given for an output"
+                raise UnknownSymbolError(message, location=location)
+            if gradient not in self.givens:
+                message = (
+                    f"upstream: the gradient '{gradient}' of '{target}' must be a given "
+                    f"(declare it under 'given' with the shape of {target})"
+                )
+                raise UnknownSymbolError(message, location=location)
+            wanted, found = targets[target].shape, self.givens[gradient].shape
+            if wanted != found:
+                message = (
+                    f"upstream: '{gradient}' is {format_shape(found)}, but the gradient of "
+                    f"'{target}' has its shape, {format_shape(wanted)}"
+                )
+                raise ShapeError(message, location=location)
+
     def givens_named(self, names: Sequence[str], role: str) -> list[str]:
         """``names`` checked to be distinct givens (for ``wrt`` and ``onehot``)."""
         if role == "wrt" and not names:
@@ -308,9 +375,12 @@ class _NetworkBuilder:
     def onehot(self, names: Sequence[str]) -> list[str]:
         for index, name in enumerate(self.givens_named(names, "onehot")):
             given = self.givens[name]
-            if given.kind != "vector":
+            if given.kind == "scalar" or given.shape[0] == 1:
                 location = self.span(self.locations.onehot, index).start
                 shape = format_shape(given.shape)
-                message = f"onehot: '{name}' is {shape}; a one-hot target is a vector"
+                message = (
+                    f"onehot: '{name}' is {shape}; a one-hot target is a column vector "
+                    "or a matrix of one-hot rows"
+                )
                 raise ShapeError(message, location=location)
         return list(names)

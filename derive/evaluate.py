@@ -10,11 +10,13 @@ instantiated as sin with derivative cos.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import singledispatch
 from typing import Any
 
+import mpmath
 import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
@@ -33,6 +35,21 @@ from derive.functions import (
     silu,
     softplus,
     softsign,
+)
+from derive.functions_piecewise import (
+    clip,
+    entry_max,
+    entry_min,
+    gelu,
+    gelu_tanh,
+    hardtanh,
+    huber,
+    is_equal,
+    leaky_relu,
+    maximum,
+    minimum,
+    normal_cdf,
+    normal_pdf,
 )
 from derive.graph import NodeMap
 from derive.model import as_dim
@@ -66,6 +83,69 @@ def _elu(x: Value) -> Value:
         return np.where(_real(x) > 0, x, np.expm1(x))
 
 
+_complex_erf = np.frompyfunc(lambda z: complex(mpmath.erf(complex(z))), 1, 1)
+_real_erf = np.frompyfunc(lambda x: math.erf(float(x)), 1, 1)
+
+
+def _erf(x: Value) -> Value:
+    """erf entrywise, for complex arguments too (mpmath; numpy has no erf)."""
+    array = np.asarray(x)
+    if np.iscomplexobj(array):
+        return np.asarray(_complex_erf(array), dtype=complex)[()]
+    return np.asarray(_real_erf(array), dtype=np.result_type(array, 1.0))[()]
+
+
+def _normal_cdf(x: Value) -> Value:
+    # Φ(x) = (1 + erf(x / √2)) / 2
+    return 0.5 * (1.0 + _erf(x / math.sqrt(2.0)))
+
+
+def _normal_pdf(x: Value) -> Value:
+    # φ(x) = e^{−x²/2} / √(2π)
+    return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+
+
+def _gelu_tanh(x: Value) -> Value:
+    # ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+
+
+def _clip(x: Value, low: Value, high: Value) -> Value:
+    # continued analytically from the real axis piece by piece, as |x| is
+    real = _real(x)
+    return np.where(real < _real(low), 0 * x + low, np.where(real > _real(high), 0 * x + high, x))
+
+
+def _huber(x: Value, delta: Value) -> Value:
+    # x²/2 for |x| ≤ δ, else δ (|x| − δ/2)
+    size = _absolute(x)
+    return np.where(_real(size) <= _real(delta), 0.5 * x * x, delta * (size - 0.5 * delta))
+
+
+def _pick(first: Value, second: Value, larger: bool) -> Value:
+    # max (min) of two values by their real parts, the chosen one whole (its imaginary part too)
+    chosen = _real(first) > _real(second) if larger else _real(first) < _real(second)
+    return np.where(chosen, first, second)
+
+
+def _extreme_entry(x: Value, larger: bool) -> Value:
+    array = np.asarray(x)
+    real = _real(array)
+    index = np.argmax(real) if larger else np.argmin(real)
+    return array.reshape(-1)[index]
+
+
+def _top_two_gap(x: Value) -> Value:
+    """How far the largest entry is from the next one (a tie is max's kink)."""
+    real = np.sort(np.asarray(_real(x), dtype=float).reshape(-1))
+    return real[-1] - real[-2] if real.size > 1 else np.inf
+
+
+def _bottom_two_gap(x: Value) -> Value:
+    real = np.sort(np.asarray(_real(x), dtype=float).reshape(-1))
+    return real[1] - real[0] if real.size > 1 else np.inf
+
+
 @dataclass(frozen=True)
 class NumericFunction:
     """How the checks evaluate one sympy function, and where it is not smooth.
@@ -73,12 +153,14 @@ class NumericFunction:
     ``evaluate`` works on real, extended-precision and complex arrays alike (analytic in its
     argument away from ``kink``), so the complex-step derivative of the forward pass is exact.
     ``kink`` is where the function (or its derivative) jumps or blows up: points are drawn
-    away from it.
+    away from it. A function of several arguments gives ``kinks`` instead: the distances of
+    its arguments from its kinks (x − a and x − b for clip(x, a, b)).
     """
 
     name: str
     evaluate: Callable[..., Value]
     kink: float | None = None
+    kinks: Callable[..., tuple[Value, ...]] | None = None
 
 
 NUMERIC_FUNCTIONS: dict[object, NumericFunction] = {
@@ -101,6 +183,48 @@ NUMERIC_FUNCTIONS: dict[object, NumericFunction] = {
         ),
         (sp.sin, NumericFunction("sin", np.sin)),
         (sp.cos, NumericFunction("cos", np.cos)),
+        (
+            leaky_relu,
+            NumericFunction(
+                "leaky_relu", lambda x, alpha: np.where(_real(x) > 0, x, alpha * x), kink=0.0
+            ),
+        ),
+        (normal_cdf, NumericFunction("Phi", _normal_cdf)),
+        (normal_pdf, NumericFunction("phi", _normal_pdf)),
+        (gelu, NumericFunction("gelu", lambda x: x * _normal_cdf(x))),
+        (gelu_tanh, NumericFunction("gelu_tanh", _gelu_tanh)),
+        (
+            hardtanh,
+            NumericFunction(
+                "hardtanh", lambda x: _clip(x, -1.0, 1.0), kinks=lambda x: (x - 1, x + 1)
+            ),
+        ),
+        (clip, NumericFunction("clip", _clip, kinks=lambda x, a, b: (x - a, x - b))),
+        (huber, NumericFunction("huber", _huber, kinks=lambda x, d: (x - d, x + d))),
+        (
+            maximum,
+            NumericFunction("max", lambda a, b: _pick(a, b, True), kinks=lambda a, b: (a - b,)),
+        ),
+        (
+            minimum,
+            NumericFunction("min", lambda a, b: _pick(a, b, False), kinks=lambda a, b: (a - b,)),
+        ),
+        (
+            entry_max,
+            NumericFunction(
+                "max", lambda x: _extreme_entry(x, True), kinks=lambda x: (_top_two_gap(x),)
+            ),
+        ),
+        (
+            entry_min,
+            NumericFunction(
+                "min", lambda x: _extreme_entry(x, False), kinks=lambda x: (_bottom_two_gap(x),)
+            ),
+        ),
+        (
+            is_equal,
+            NumericFunction("indicator", lambda a, b: np.where(_real(a) == _real(b), 1.0, 0.0)),
+        ),
     )
 }
 
@@ -234,6 +358,9 @@ def _function(expr: sp.Function, ev: Evaluator) -> Value:
     arguments = [ev(a) for a in expr.args]
     if function.kink is not None:
         ev.near_kink(arguments[0] - function.kink)
+    if function.kinks is not None:
+        for distance in function.kinks(*arguments):
+            ev.near_kink(distance)
     return function.evaluate(*arguments)
 
 
@@ -302,8 +429,9 @@ def _elementwise(expr: ElementwiseApplyFunction, ev: Evaluator) -> Value:
 @_evaluate.register(Softmax)
 def _softmax(expr: Softmax, ev: Evaluator) -> Value:
     z = np.asarray(ev(expr.argument))
-    exponentials = np.exp(z - np.real(z).max())
-    return exponentials / exponentials.sum()
+    axis = int(expr.axis)
+    exponentials = np.exp(z - np.real(z).max(axis=axis, keepdims=True))
+    return exponentials / exponentials.sum(axis=axis, keepdims=True)
 
 
 @_evaluate.register(DiagMatrix)

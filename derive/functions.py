@@ -7,7 +7,7 @@ Adding an activation means one entry here plus one test.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sympy as sp
@@ -16,6 +16,23 @@ from sympy.core.symbol import Str
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.hadamard import HadamardProduct
 
+from derive.errors import ShapeError
+from derive.functions_piecewise import (
+    build_extremum,
+    clip,
+    entry_max,
+    entry_min,
+    gelu,
+    gelu_tanh,
+    hardtanh,
+    huber,
+    is_equal,
+    leaky_relu,
+    maximum,
+    minimum,
+    normal_cdf,
+    normal_pdf,
+)
 from derive.model import Shape
 from derive.softmax import Softmax, build_softmax
 
@@ -100,6 +117,8 @@ class softsign(sp.Function):  # noqa: N801
         return 1 / (1 + absolute(x)) ** 2
 
 
+LEAKY_SLOPE = sp.Rational(1, 100)  # leaky_relu's α when the call leaves it out
+
 # One shared variable, so that two copies of σ(s) are the same sympy object and cancel.
 ENTRY = sp.Dummy("d")
 
@@ -179,14 +198,77 @@ def _scalar_prime(function: sp.FunctionClass) -> Callable[[sp.MatrixExpr], sp.Ma
     return prime
 
 
+def _parametric_prime(
+    function: sp.FunctionClass, *parameters: sp.Expr
+) -> Callable[[sp.MatrixExpr], sp.MatrixExpr]:
+    """The elementwise derivative in x of f(x, *parameters), from the class's ``fdiff``."""
+
+    def prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
+        return elementwise(sp.Lambda(ENTRY, function(ENTRY, *parameters).fdiff(1)), x)
+
+    return prime
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """An argument after x: leaky_relu's alpha, huber's delta, clip's bounds."""
+
+    name: str  # as the usage line writes it
+    default: sp.Expr | None = None  # the value when it is left out; None: it must be written
+    required: bool = True
+
+
+_SCALAR: Shape = (sp.Integer(1), sp.Integer(1))
+
+
 @dataclass(frozen=True)
 class Activation:
-    """A function usable in equations: its sympy function and its elementwise derivative."""
+    """A function usable in equations: its sympy function and its elementwise derivative.
+
+    ``parameters`` are scalar arguments after x (a number or a scalar quantity), given to the
+    sympy function after x and carried by the entrywise Lambda; ``build`` replaces the usual
+    application where the arguments decide the form (max of two operands or of the entries).
+    """
 
     name: str
     function: sp.FunctionClass
     elementwise_derivative: Callable[[sp.MatrixExpr], sp.MatrixExpr]
     textbook_derivative: str  # the rule as a solution key states it, in LaTeX
+    parameters: tuple[Parameter, ...] = ()
+    build: Callable[[str, Sequence[tuple[sp.Basic, Shape]]], tuple[sp.Basic, Shape]] | None = None
+    arguments: str = ""  # the usage line's arguments, if not x and the parameters
+
+    @property
+    def arity(self) -> tuple[int, int]:
+        """The fewest and the most arguments a call may have."""
+        required = sum(parameter.required for parameter in self.parameters)
+        return 1 + required, 1 + len(self.parameters)
+
+    @property
+    def usage(self) -> str:
+        """What goes between the parentheses: ``x, alpha``."""
+        return self.arguments or ", ".join(("x", *(p.name for p in self.parameters)))
+
+    def apply(self, *arguments: tuple[sp.Basic, Shape]) -> tuple[sp.Basic, Shape]:
+        """The function of ``(expr, shape)`` arguments, entry by entry for a vector or matrix;
+        a parameter that is not a scalar is a ``ShapeError``."""
+        if self.build is not None:
+            return self.build(self.name, arguments)
+        (x, shape), *given = arguments
+        values = []
+        for parameter, (value, value_shape) in zip(self.parameters, given, strict=False):
+            if value_shape != _SCALAR:
+                rows, cols = value_shape
+                raise ShapeError(
+                    f"{self.name}'s {parameter.name} must be a scalar, not {rows}×{cols}"
+                )
+            values.append(value)
+        values += [p.default for p in self.parameters[len(given) :]]
+        if shape == _SCALAR:
+            return self.function(x, *values), shape
+        if not values:
+            return elementwise(self.function, x), shape
+        return elementwise(sp.Lambda(ENTRY, self.function(ENTRY, *values)), x), shape
 
 
 ACTIVATIONS: dict[str, Activation] = {
@@ -229,6 +311,63 @@ ACTIVATIONS: dict[str, Activation] = {
             _scalar_prime(softsign),
             r"\operatorname{softsign}'(x) = \frac{1}{(1 + |x|)^2}",
         ),
+        Activation(
+            "leaky_relu",
+            leaky_relu,
+            _parametric_prime(leaky_relu, LEAKY_SLOPE),
+            r"\operatorname{leakyrelu}'(x) = \mathbb{I}[x > 0] + \alpha\, \mathbb{I}[x \leq 0]",
+            (Parameter("alpha", LEAKY_SLOPE, required=False),),
+        ),
+        Activation(
+            "gelu", gelu, _scalar_prime(gelu), r"\operatorname{gelu}'(x) = \Phi(x) + x\, \phi(x)"
+        ),
+        Activation(
+            "gelu_tanh",
+            gelu_tanh,
+            _scalar_prime(gelu_tanh),
+            r"\operatorname{gelu}_{\tanh}'(x) = \tfrac{1}{2} (1 + \tanh u) + \tfrac{1}{2} x "
+            r"(1 - \tanh^2 u) \sqrt{2/\pi}\, (1 + 0.134145 x^2)",
+        ),
+        Activation(
+            "hardtanh",
+            hardtanh,
+            _scalar_prime(hardtanh),
+            r"\operatorname{hardtanh}'(x) = \mathbb{I}[x > -1]\, \mathbb{I}[x < 1]",
+        ),
+        Activation(
+            "clip",
+            clip,
+            _parametric_prime(clip, sp.Integer(-1), sp.Integer(1)),
+            r"\operatorname{clip}'(x) = \mathbb{I}[x > a]\, \mathbb{I}[b > x]",
+            (Parameter("a"), Parameter("b")),
+        ),
+        Activation(
+            "huber",
+            huber,
+            _parametric_prime(huber, sp.Integer(1)),
+            r"\operatorname{huber}'(x) = \operatorname{clip}(x, -\delta, \delta)",
+            (Parameter("delta", sp.Integer(1), required=False),),
+        ),
+        Activation(
+            "max",
+            maximum,
+            _parametric_prime(maximum, sp.Integer(0)),
+            r"\partial \max(a, b) / \partial a = \mathbb{I}[a > b]; "
+            r"\partial \max(x) / \partial x = \mathbb{I}[x = \max(x)]",
+            (Parameter("b", required=False),),
+            build_extremum,
+            "a, b",
+        ),
+        Activation(
+            "min",
+            minimum,
+            _parametric_prime(minimum, sp.Integer(0)),
+            r"\partial \min(a, b) / \partial a = \mathbb{I}[b > a]; "
+            r"\partial \min(x) / \partial x = \mathbb{I}[x = \min(x)]",
+            (Parameter("b", required=False),),
+            build_extremum,
+            "a, b",
+        ),
     )
 }
 
@@ -244,6 +383,19 @@ SREPR_NAMESPACE: dict[str, object] = {
     "elu": elu,
     "silu": silu,
     "softsign": softsign,
+    "leaky_relu": leaky_relu,
+    "gelu": gelu,
+    "gelu_tanh": gelu_tanh,
+    "normal_cdf": normal_cdf,
+    "normal_pdf": normal_pdf,
+    "hardtanh": hardtanh,
+    "clip": clip,
+    "huber": huber,
+    "maximum": maximum,
+    "minimum": minimum,
+    "entry_max": entry_max,
+    "entry_min": entry_min,
+    "is_equal": is_equal,
     "Softmax": Softmax,
 }
 
@@ -290,9 +442,19 @@ def generic_role(function: object) -> str | None:
     return None
 
 
-def _sum_entries(x: sp.Basic, shape: Shape) -> tuple[sp.Basic, Shape]:
-    # sum(X) = 1ᵀ X 1, a 1×1 product kept as its trace so that it is a scalar
+def _sum_entries(
+    x: sp.Basic, shape: Shape, axis: sp.Integer | None = None
+) -> tuple[sp.Basic, Shape]:
+    # sum(X) = 𝟏ᵀ X 𝟏, a 1×1 product kept as its trace so that it is a scalar;
+    # sum(X, 0) = 𝟏ᵀ X sums each column (a row), sum(X, 1) = X 𝟏 each row (a column), as numpy
     rows, cols = shape
+    if axis is not None:
+        _check_axis(axis, "sum")
+        if axis == 0 and rows != 1:
+            return _scalar_if_single(sp.OneMatrix(1, rows) * x, (sp.Integer(1), cols))
+        if axis == 1 and cols != 1:
+            return _scalar_if_single(x * sp.OneMatrix(cols, 1), (rows, sp.Integer(1)))
+        return x, shape  # the sum along an axis of length 1 is the expression itself
     if shape == (1, 1):
         return x, shape
     if cols == 1:
@@ -304,11 +466,25 @@ def _sum_entries(x: sp.Basic, shape: Shape) -> tuple[sp.Basic, Shape]:
     return sp.Trace(total), (sp.Integer(1), sp.Integer(1))
 
 
-def _mean(x: sp.Basic, shape: Shape) -> tuple[sp.Basic, Shape]:
-    # mean(X) = 1ᵀ X 1 / (rows · cols)
-    total, scalar = _sum_entries(x, shape)
+def _check_axis(axis: sp.Integer, function: str) -> None:
+    if axis not in (0, 1):
+        raise ShapeError(
+            f"{function}'s axis is 0 (down each column) or 1 (along each row), not {axis}"
+        )
+
+
+def _scalar_if_single(product: sp.Basic, shape: Shape) -> tuple[sp.Basic, Shape]:
+    if shape == (1, 1):
+        return sp.Trace(product), shape
+    return product, shape
+
+
+def _mean(x: sp.Basic, shape: Shape, axis: sp.Integer | None = None) -> tuple[sp.Basic, Shape]:
+    # mean(X) = 𝟏ᵀ X 𝟏 / (rows · cols); mean(X, 0) = 𝟏ᵀ X / rows, mean(X, 1) = X 𝟏 / cols
+    total, result = _sum_entries(x, shape, axis)
     rows, cols = shape
-    return total / (rows * cols), scalar
+    count = rows * cols if axis is None else (rows if axis == 0 else cols)
+    return total / count if result == (1, 1) else count**-1 * total, result
 
 
 def _euclidean_norm(x: sp.Basic, shape: Shape) -> tuple[sp.Basic, Shape]:
@@ -327,16 +503,29 @@ class VectorFunction:
     """
 
     name: str
-    build: Callable[[sp.Basic, Shape], tuple[sp.Basic, Shape]]
+    build: Callable[..., tuple[sp.Basic, Shape]]  # (expr, shape, *options) -> (expr, shape)
     description: str  # plain text, what the function computes
+    options: tuple[str, ...] = ()  # optional whole-number arguments after x, e.g. ("axis",)
 
 
 VECTOR_FUNCTIONS: dict[str, VectorFunction] = {
     f.name: f
     for f in (
-        VectorFunction("sum", _sum_entries, "the sum of the entries"),
-        VectorFunction("mean", _mean, "the mean of the entries"),
+        VectorFunction(
+            "sum",
+            _sum_entries,
+            "the sum of the entries (of each column, axis 0; row, 1)",
+            ("axis",),
+        ),
+        VectorFunction(
+            "mean", _mean, "the mean of the entries (of each column, axis 0; row, 1)", ("axis",)
+        ),
         VectorFunction("norm", _euclidean_norm, "the Euclidean (for a matrix, Frobenius) norm"),
-        VectorFunction("softmax", build_softmax, "e^{z_i} / Σ_k e^{z_k} of a column vector"),
+        VectorFunction(
+            "softmax",
+            build_softmax,
+            "e^{z_i} / Σ_k e^{z_k} of a column vector, of each row of a matrix (axis 1)",
+            ("axis",),
+        ),
     )
 }

@@ -20,7 +20,7 @@ import sympy as sp
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from derive.errors import DeriveError, ShapeError, UnknownFunctionError, UnknownSymbolError
-from derive.functions import ENTRY, VECTOR_FUNCTIONS, elementwise
+from derive.functions import ACTIVATIONS, ENTRY, VECTOR_FUNCTIONS, elementwise
 from derive.latex_names import (
     ALIASES,
     EULER,
@@ -107,6 +107,8 @@ class LatexBuilder(ExpressionBuilder):
             return Shaped(self.indices[name], SCALAR)
         if name in self.dimensions:
             return Shaped(self.dimensions[name], SCALAR)
+        if name == "pi":  # \pi, as in GELU's √(2/π)
+            return Shaped(sp.pi, SCALAR)
         if name == "I":
             return self.constant(Constant("identity", None, offset))
         entry = self._entry(name, offset)
@@ -208,11 +210,14 @@ class LatexBuilder(ExpressionBuilder):
             function = self.scope.functions[base] if not order else sp.Function(f"{base}'")
             return self.apply(function, self.build(node.argument))
         base = ALIASES.get(base, base)
+        if base in ACTIVATIONS and not order and (node.more or ACTIVATIONS[base].parameters):
+            return self.activation(ACTIVATIONS[base], node)  # leaky_relu(x, α), \max(a, b)
         argument = self.build(node.argument)
         if base in READ_FUNCTIONS:
             return self.apply(_derivative(READ_FUNCTIONS[base], order), argument)
         if base in VECTOR_FUNCTIONS and not order:
-            expr, shape = VECTOR_FUNCTIONS[base].build(argument.expr, argument.shape)
+            options = [self._option(item, base) for item in node.more]
+            expr, shape = VECTOR_FUNCTIONS[base].build(argument.expr, argument.shape, *options)
             return Shaped(expr, shape)
         if base == "diag" and not argument.is_scalar and argument.cols == 1:
             return Shaped(DiagMatrix(argument.expr), (argument.rows, argument.rows))

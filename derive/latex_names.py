@@ -13,12 +13,15 @@ from collections.abc import Callable
 import sympy as sp
 
 from derive.functions import ACTIVATIONS
+from derive.functions_piecewise import normal_cdf, normal_pdf
 
 # Scalar functions a formula may call, by the name the reader normalises them to; applied to
 # a vector or matrix they act entry by entry (abs, sign, sqrt, sin, cos are in the table).
 READ_FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
     **{name: activation.function for name, activation in ACTIVATIONS.items()},
     "step": sp.Heaviside,
+    "Phi": normal_cdf,  # GELU's normal distribution function Φ and density φ
+    "phi": normal_pdf,
 }
 
 # Other spellings of the same functions: σ is the sigmoid unless the problem declares a σ.
@@ -28,6 +31,10 @@ ALIASES: dict[str, str] = {
     "Heaviside": "step",
     "sgn": "sign",
     "mathbb_I": "step",
+    "leakyrelu": "leaky_relu",
+    "LeakyReLU": "leaky_relu",
+    "GELU": "gelu",
+    "varphi": "phi",
     "operatorname_Var": "Var",
 }
 

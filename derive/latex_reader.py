@@ -72,9 +72,10 @@ class _ToSyntaxTree(PlainSyntaxTree):
         return Name(normalize_name(str(token)), _at(token))
 
     def call(self, children: list[lark.Token | Node]) -> Call:
-        callee, argument = children
+        callee, argument, *more = children
         assert isinstance(callee, lark.Token)
-        return Call(normalize_name(str(callee)), _node(argument), _at(callee))
+        rest = tuple(_node(item) for item in more)
+        return Call(normalize_name(str(callee)), _node(argument), _at(callee), more=rest)
 
     def call_power(self, children: list[lark.Token | Node]) -> Binary:
         callee, exponent, argument = children

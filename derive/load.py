@@ -19,7 +19,8 @@ from derive.model import Network
 from derive.parse import TextSpan
 
 REQUIRED_KEYS = ("given", "forward", "loss", "wrt")
-OPTIONAL_KEYS = ("title", "variants", "functions", "onehot", "assumptions", "grading", "sequence")
+OPTIONAL_KEYS = ("title", "variants", "functions", "onehot", "assumptions", "grading")
+OPTIONAL_KEYS += ("sequence", "upstream")
 
 # What each key holds, as an error message says it: "'wrt' must be <this>, not ...".
 _EXPECTED = {
@@ -27,6 +28,7 @@ _EXPECTED = {
     "given": "a mapping from each name to its shape, e.g. 'x: vector n'",
     "forward": "a list of equations, e.g. '- s = W1 x + b1'",
     "loss": "one equation, e.g. 'e = (t - y)^2 / 2'",
+    "upstream": "a mapping from an output to its given gradient, e.g. 'out: dout'",
     "wrt": "a list of names, e.g. [W1, b1]",
     "variants": "a mapping from each variant's name to one equation, e.g. 'skip: z = W2 h + s'",
     "functions": "a list of names, e.g. [f]",
@@ -160,6 +162,8 @@ class YamlReader:
             entries = sequences.unrolled(self, entries)
         values = {key: value for key, (_, value) in entries.items() if not _is_null(value)}
         for key in REQUIRED_KEYS:
+            if key == "loss" and "upstream" in entries and "loss" not in entries:
+                continue  # the upstream gradient stands for the loss
             if key not in entries:
                 raise InputFileError(f"missing required key '{key}'", location=self.location(root))
             if key not in values:
@@ -174,7 +178,12 @@ class YamlReader:
         functions = self.string_list(values.get("functions"), "functions", "a name")
         onehot = self.string_list(values.get("onehot"), "onehot", "a name")
         assumptions = self.string_list(values.get("assumptions"), "assumptions", "a sentence")
-        loss, loss_span = self.string(values["loss"], "'loss'", _EXPECTED["loss"])
+        upstream = self.string_mapping(values.get("upstream"), "upstream", "a given's name")
+        loss, loss_span = (
+            self.string(values["loss"], "'loss'", _EXPECTED["loss"])
+            if "loss" in values
+            else (None, None)
+        )
         title = self.string(values["title"], "'title'", "text")[0] if "title" in values else None
 
         return build_network(
@@ -184,6 +193,7 @@ class YamlReader:
             loss=loss,
             wrt=[name for name, _ in wrt],
             variants={label: text for label, (_, text, _) in variants.items()},
+            upstream={name: gradient for name, (_, gradient, _) in upstream.items()},
             functions=[name for name, _ in functions],
             onehot=[name for name, _ in onehot],
             assumptions=[sentence for sentence, _ in assumptions],
@@ -195,6 +205,7 @@ class YamlReader:
                 loss=loss_span,
                 wrt=[span for _, span in wrt],
                 variants={label: span for label, (_, _, span) in variants.items()},
+                upstream={name: key for name, (key, _, _) in upstream.items()},
                 functions=[span for _, span in functions],
                 onehot=[span for _, span in onehot],
             ),

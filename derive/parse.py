@@ -66,6 +66,11 @@ class Call:
     argument: Node
     offset: int
     grouped: bool = False  # written inside parentheses of its own: `(W(x + b))^T`
+    more: tuple[Node, ...] = ()  # the arguments after the first: leaky_relu(z, 0.01)
+
+    @property
+    def arguments(self) -> tuple[Node, ...]:
+        return (self.argument, *self.more)
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,7 @@ def nesting(node: Node) -> tuple[int, int]:
                 stack.append((item.left, depth if chained else depth + 1))
                 stack.append((item.right, depth + 1))
             case Call():
-                stack.append((item.argument, depth + 1))
+                stack.extend((argument, depth + 1) for argument in item.arguments)
             case Negate() | Transposed():
                 stack.append((item.operand, depth + 1))
             case Summation():
@@ -182,7 +187,8 @@ def fully_parenthesized(node: Node) -> str:
         case Name():
             return node.name
         case Call():
-            return f"{node.function}({fully_parenthesized(node.argument)})"
+            inside = ", ".join(fully_parenthesized(argument) for argument in node.arguments)
+            return f"{node.function}({inside})"
         case Negate():
             return f"(-{fully_parenthesized(node.operand)})"
         case Transposed():
@@ -204,7 +210,9 @@ _OPERATORS: dict[str, Operator] = {
     "STAR": "*",
     "SLASH": "/",
     "HADAMARD": ".*",
+    "ENTRY_DIVIDE": "./",
     "POWER": "^",
+    "ENTRY_POWER": ".^",
 }
 
 
@@ -235,14 +243,15 @@ class ToSyntaxTree(lark.Transformer[lark.Token, object]):
         return Name(str(token), _at(token))
 
     def call(self, children: list[lark.Token | Node]) -> Call:
-        function, argument = children
+        function, argument, *more = children
         assert isinstance(function, lark.Token)
-        return Call(str(function), _node(argument), _at(function))
+        rest = tuple(_node(item) for item in more)
+        return Call(str(function), _node(argument), _at(function), more=rest)
 
     def group(self, children: list[Node]) -> Node:
         (node,) = children
         if isinstance(node, Call):  # `(W(x + b))^T` transposes the whole product
-            return Call(node.function, node.argument, node.offset, grouped=True)
+            return Call(node.function, node.argument, node.offset, grouped=True, more=node.more)
         return node
 
     def negate(self, children: list[lark.Token | Node]) -> Negate:
@@ -334,7 +343,19 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     ("FUNCTION", "a name"),
     ("NUMBER", "a number"),
     ("LPAR", "'('"),
-    *((terminal, _OPERATOR) for terminal in ("PLUS", "STAR", "SLASH", "HADAMARD", "POWER")),
+    *(
+        (terminal, _OPERATOR)
+        for terminal in (
+            "PLUS",
+            "STAR",
+            "SLASH",
+            "HADAMARD",
+            "ENTRY_DIVIDE",
+            "POWER",
+            "ENTRY_POWER",
+        )
+    ),
+    ("COMMA", "','"),
     ("TRANSPOSE", _OPERATOR),
     ("RPAR", "')'"),
     ("EQUALS", "'='"),

@@ -17,6 +17,20 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.printing.latex import LatexPrinter
 
 from derive.functions import elu, relu, sigmoid, silu, softplus, softsign
+from derive.functions_piecewise import (
+    clip,
+    entry_max,
+    entry_min,
+    gelu,
+    gelu_tanh,
+    hardtanh,
+    huber,
+    leaky_relu,
+    maximum,
+    minimum,
+    normal_cdf,
+    normal_pdf,
+)
 from derive.names import ADJOINT_PREFIX, is_adjoint, latex_name
 
 # How known functions are named; arguments follow in parentheses.
@@ -31,6 +45,18 @@ FUNCTION_TEX: dict[type, str] = {
     sp.log: r"\log",
     sp.sin: r"\sin",
     sp.cos: r"\cos",
+    leaky_relu: r"\operatorname{leakyrelu}",
+    gelu: r"\operatorname{gelu}",
+    gelu_tanh: r"\operatorname{gelu}_{\tanh}",
+    normal_cdf: r"\Phi",
+    normal_pdf: r"\phi",
+    hardtanh: r"\operatorname{hardtanh}",
+    clip: r"\operatorname{clip}",
+    huber: r"\operatorname{huber}",
+    maximum: r"\max",
+    minimum: r"\min",
+    entry_max: r"\max",
+    entry_min: r"\min",
 }
 
 
@@ -123,6 +149,18 @@ class AtomPrinting(LatexPrinter):
     _print_log = _print_named_function
     _print_sin = _print_named_function
     _print_cos = _print_named_function
+    _print_leaky_relu = _print_named_function
+    _print_gelu = _print_named_function
+    _print_gelu_tanh = _print_named_function
+    _print_normal_cdf = _print_named_function
+    _print_normal_pdf = _print_named_function
+    _print_hardtanh = _print_named_function
+    _print_clip = _print_named_function
+    _print_huber = _print_named_function
+    _print_maximum = _print_named_function
+    _print_minimum = _print_named_function
+    _print_entry_max = _print_named_function
+    _print_entry_min = _print_named_function
 
     def _print_Function(self, expr: sp.Function, exp: str | None = None) -> str:
         if isinstance(expr, AppliedUndef):  # f(x) for a user's undefined function
@@ -144,9 +182,44 @@ class AtomPrinting(LatexPrinter):
         return self._call(r"\operatorname{sign}", expr, exp)
 
     def _print_Heaviside(self, expr: sp.Heaviside, exp: str | None = None) -> str:
-        # H(x) is the derivative of relu: the indicator of x > 0
-        tex = rf"\mathbb{{I}}[{self._call_argument(expr.args[0])} > 0]"
+        # H(x) is the derivative of relu: the indicator of x > 0; H(a − b) reads 𝕀[a > b]
+        tex = rf"\mathbb{{I}}[{self._comparison(expr.args[0])}]"
         return rf"{tex}^{{{exp}}}" if exp is not None else tex
+
+    def _print_is_equal(self, expr: sp.Function, exp: str | None = None) -> str:
+        left, right = expr.args
+        tex = rf"\mathbb{{I}}[{self._call_argument(left)} = {self._print(right)}]"
+        return rf"{tex}^{{{exp}}}" if exp is not None else tex
+
+    def _comparison(self, difference: sp.Basic) -> str:
+        """``difference > 0`` as a comparison of its positive and negative terms: x − a > 0 is
+        x > a, 1 − x > 0 is x < 1, −x > 0 is x ≤ 0 (the complement of x > 0); the side that
+        varies in an entrywise body (the vector) is written first."""
+        terms = difference.args if isinstance(difference, sp.Add) else (difference,)
+        number = sum((t for t in terms if t.is_number), sp.S.Zero)
+        above = [t for t in terms if not t.is_number and not t.could_extract_minus_sign()]
+        below = [-t for t in terms if not t.is_number and t.could_extract_minus_sign()]
+        if not below:
+            return rf"{self._side(above)} > {self._print(-number)}"
+        if not above:
+            if number == 0:
+                return rf"{self._side(below)} \leq 0"
+            return rf"{self._side(below)} < {self._print(number)}"
+        if number.is_negative:
+            below.append(-number)
+        elif number != 0:
+            above.append(number)
+        if self._varies(sp.Add(*below)) and not self._varies(sp.Add(*above)):
+            return rf"{self._side(below)} < {self._side(above)}"
+        return rf"{self._side(above)} > {self._side(below)}"
+
+    def _side(self, terms: list[sp.Basic]) -> str:
+        if len(terms) == 1:
+            return self._call_argument(terms[0])
+        return self._print(sp.Add(*terms))
+
+    def _varies(self, expr: sp.Basic) -> bool:  # the printer's own, in an entrywise body
+        return False
 
     def _function_prime(self, function: sp.Basic, variable: sp.Basic, order: int) -> str | None:
         """f'(x) for d/dx f(x) when f is a one-argument function of exactly x; else None."""
@@ -194,7 +267,12 @@ class AtomPrinting(LatexPrinter):
         return rf"\operatorname{{tr}}\left({self._print(matrix)}\right)"
 
     def _print_Softmax(self, expr: sp.MatrixExpr) -> str:
-        return rf"\operatorname{{softmax}}\left({self._print(expr.args[0])}\right)"
+        # the axis only where it is not the default (a vector's entries, a matrix's rows)
+        argument = self._print(expr.args[0])
+        rows, cols = expr.shape
+        if cols != 1 and expr.axis == 0:
+            return rf"\operatorname{{softmax}}\left({argument}, 0\right)"
+        return rf"\operatorname{{softmax}}\left({argument}\right)"
 
     def _print_DiagMatrix(self, expr: DiagMatrix) -> str:
         return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"

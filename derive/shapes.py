@@ -25,7 +25,7 @@ from derive.errors import (
     UnknownSymbolError,
     UnsupportedError,
 )
-from derive.functions import ACTIVATIONS, ENTRY, VECTOR_FUNCTIONS, elementwise
+from derive.functions import ACTIVATIONS, ENTRY, VECTOR_FUNCTIONS, Activation, elementwise
 from derive.model import Quantity, Shape
 from derive.parse import (
     Binary,
@@ -242,23 +242,63 @@ class ExpressionBuilder:
     def call(self, node: Call) -> Shaped:
         name = node.function
         scope = self.scope
-        if name in ACTIVATIONS or name in scope.functions:
-            function = ACTIVATIONS[name].function if name in ACTIVATIONS else scope.functions[name]
-            return self.apply(function, self.build(node.argument))
+        if name in ACTIVATIONS:
+            return self.activation(ACTIVATIONS[name], node)
+        if name in scope.functions:
+            self._check_arity(node, 1, 1, "x")
+            return self.apply(scope.functions[name], self.build(node.argument))
         if name in VECTOR_FUNCTIONS:
+            vector_function = VECTOR_FUNCTIONS[name]
+            options = vector_function.options
+            self._check_arity(node, 1, 1 + len(options), ", ".join(("x", *options)))
             argument = self.build(node.argument)
+            extra = [self._option(item, name) for item in node.more]
             try:
-                expr, shape = VECTOR_FUNCTIONS[name].build(argument.expr, argument.shape)
+                expr, shape = vector_function.build(argument.expr, argument.shape, *extra)
             except ShapeError as error:
                 raise self.fail(ShapeError, error.message, node.offset) from None
             return Shaped(expr, shape)
         if name in scope.quantities or name == scope.target or name in scope.later:
             # `W (x + b)`: a quantity before parentheses multiplies them
+            if node.more:
+                message = f"'{name}' is a quantity, not a function: a product takes no commas"
+                raise self.fail(UnsupportedError, message, node.more[0].offset)
             factor = self.name(name, node.offset)
             return self.multiply(factor, self.build(node.argument), node.offset)
         known = ", ".join(self._function_names())
         message = f"unknown function '{name}'; known: {known} (declare others under 'functions')"
         raise self.fail(UnknownFunctionError, message, node.offset)
+
+    def activation(self, activation: Activation, node: Call) -> Shaped:
+        """A table function of its arguments: x, then scalar parameters (leaky_relu(x, 0.2))."""
+        least, most = activation.arity
+        self._check_arity(node, least, most, activation.usage)
+        arguments = [self.build(item) for item in node.arguments]
+        try:
+            expr, shape = activation.apply(*((a.expr, a.shape) for a in arguments))
+        except ShapeError as error:
+            raise self.fail(ShapeError, error.message, node.offset) from None
+        return Shaped(expr, shape)
+
+    def _check_arity(self, node: Call, least: int, most: int, usage: str) -> None:
+        count = len(node.arguments)
+        if least <= count <= most:
+            return
+        wanted = f"{least}" if least == most else f"{least} to {most}"
+        plural = "" if wanted == "1" else "s"
+        message = (
+            f"{node.function} takes {wanted} argument{plural}, not {count}: "
+            f"{node.function}({usage})"
+        )
+        raise self.fail(UnsupportedError, message, node.offset)
+
+    def _option(self, node: Node, function: str) -> sp.Basic:
+        """A number that selects how a function works (an axis, the p of a norm)."""
+        value = self.build(node)
+        if not value.is_scalar or not isinstance(value.expr, sp.Integer):
+            message = f"{function}'s option must be a whole number such as 0 or 1"
+            raise self.fail(UnsupportedError, message, _offset(node))
+        return value.expr
 
     @staticmethod
     def apply(function: sp.FunctionClass, argument: Shaped) -> Shaped:
@@ -268,14 +308,14 @@ class ExpressionBuilder:
         return Shaped(elementwise(function, argument.expr), argument.shape)
 
     def add(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
-        a, b = _spread(a, over=b), _spread(b, over=a)
+        a, b = broadcast(a, b)
         if a.shape != b.shape:
             message = f"cannot add {format_shape(a.shape)} and {format_shape(b.shape)}"
             raise self._sum_error(message, a, b, offset)
         return Shaped(self.combine_sum(a.expr, b.expr), a.shape)
 
     def subtract(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
-        a, b = _spread(a, over=b), _spread(b, over=a)
+        a, b = broadcast(a, b)
         if a.shape != b.shape:
             message = f"cannot subtract {format_shape(b.shape)} from {format_shape(a.shape)}"
             raise self._sum_error(message, a, b, offset)
@@ -293,7 +333,10 @@ class ExpressionBuilder:
 
     def _sum_error(self, message: str, a: Shaped, b: Shaped, offset: int) -> DeriveError:
         if a.is_scalar or b.is_scalar:
-            message += "; only a number is added to every entry of a vector (as in 1 - y)"
+            message += (
+                "; a number or a named scalar is added to every entry (1 - y, X w + b), "
+                "a scalar expression is not: name it first if that is meant"
+            )
         return self.fail(ShapeError, message, offset)
 
     def multiply(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
@@ -326,6 +369,7 @@ class ExpressionBuilder:
     def hadamard(self, a: Shaped, b: Shaped, offset: int) -> Shaped:
         if a.is_scalar or b.is_scalar:
             return self.multiply(a, b, offset)
+        a, b = broadcast(a, b)
         if a.shape != b.shape:
             message = (
                 f"cannot multiply {format_shape(a.shape)} and {format_shape(b.shape)} "
@@ -338,6 +382,9 @@ class ExpressionBuilder:
         """A ⊘ B = A ⊙ (1 ⊘ B), the entrywise reciprocal kept as a function of B."""
         if b.is_scalar:
             return self.divide(a, b, offset)
+        if a.is_scalar:
+            a = Shaped(a.expr * sp.OneMatrix(*b.shape), b.shape)
+        a, b = broadcast(a, b)
         reciprocal = Shaped(elementwise(sp.Lambda(ENTRY, 1 / ENTRY), b.expr), b.shape)
         return self.hadamard(a, reciprocal, offset)
 
@@ -365,10 +412,36 @@ class ExpressionBuilder:
         return Shaped(a.expr**b.expr, SCALAR)
 
 
+def _offset(node: Node) -> int:
+    return getattr(node, "offset", 0)
+
+
+def broadcast(a: Shaped, b: Shaped) -> tuple[Shaped, Shaped]:
+    """``a`` and ``b`` spread to one shape where one is a row, a column or a scalar beside a
+    bigger operand, as numpy broadcasts: X W + b with b 1×H (or an H-vector) is X W + 𝟏 b;
+    W X + b with b k×1 is W X + b 𝟏ᵀ; X w + b with b a scalar is X w + b 𝟏. The spreading is a
+    product with 𝟏, so its adjoint is the sum over the broadcast axis (δ_b = 𝟏ᵀ δ_Z). Operands
+    that fit no rule are left as they are, for the caller's shape error."""
+    return _spread(a, over=b), _spread(b, over=a)
+
+
 def _spread(x: Shaped, *, over: Shaped) -> Shaped:
-    """A number beside a matrix in a sum, spread over every entry: c + A = c·1 + A."""
-    if x.is_scalar and not over.is_scalar and not x.expr.free_symbols:
-        return Shaped(x.expr * sp.OneMatrix(*over.shape), over.shape)
+    """``x`` spread over the shape of ``over``, if one of the broadcast rules applies."""
+    if over.is_scalar or x.shape == over.shape:
+        return x
+    rows, cols = over.shape
+    if x.is_scalar:
+        # c + A = c 𝟏 + A for a number or a named scalar (b, b/2), never a scalar expression
+        # such as wᵀx or W2 h + b2: adding that to a vector is more often a slip than meant
+        if x.expr.free_symbols and (isinstance(x.expr, sp.Add) or x.expr.has(sp.Trace)):
+            return x
+        return Shaped(x.expr * sp.OneMatrix(rows, cols), over.shape)
+    if x.shape == (1, cols) and rows != 1:  # a row across the rows: 𝟏 b
+        return Shaped(sp.OneMatrix(rows, 1) * x.expr, over.shape)
+    if x.shape == (rows, 1) and cols != 1:  # a column across the columns: b 𝟏ᵀ
+        return Shaped(x.expr * sp.OneMatrix(1, cols), over.shape)
+    if x.shape == (cols, 1) and rows != 1 and cols != rows:  # an H-vector as numpy's 1-D bias
+        return Shaped(sp.OneMatrix(rows, 1) * x.expr.T, over.shape)
     return x
 
 

@@ -59,6 +59,11 @@ def _tidy_node(node: sp.Basic) -> sp.Basic:
         return sp.MatAdd(*terms).doit(deep=False)
     if isinstance(node, sp.MatMul):
         coefficient, matrices = node.as_coeff_matrices()
+        matrices = _fold_ones(matrices)
+        if len(matrices) < len(node.as_coeff_matrices()[1]):
+            node = sp.MatMul(coefficient, *matrices) if coefficient != 1 else sp.MatMul(*matrices)
+            if len(matrices) == 1:
+                return matrices[0] if coefficient == 1 else node
         if coefficient == 1 and len(matrices) == 1:
             return matrices[0]
         if len(matrices) == 1 and isinstance(matrices[0], sp.MatAdd):  # c (A + B) → c A + c B
@@ -69,6 +74,25 @@ def _tidy_node(node: sp.Basic) -> sp.Basic:
     if isinstance(node, sp.Add):
         return _factor_sum(node)
     return node
+
+
+def _fold_ones(matrices: list[sp.Basic]) -> list[sp.Basic]:
+    """Neighbouring all-ones factors multiplied out: 𝟏_{a×1} 𝟏_{1×b} = 𝟏_{a×b}."""
+    folded: list[sp.Basic] = []
+    for matrix in matrices:
+        if isinstance(matrix, sp.Transpose) and isinstance(matrix.arg, sp.OneMatrix):
+            matrix = sp.OneMatrix(*matrix.shape)
+        last = folded[-1] if folded else None
+        if (
+            isinstance(matrix, sp.OneMatrix)
+            and isinstance(last, sp.OneMatrix)
+            and last.shape[1] == 1
+            and matrix.shape[0] == 1
+        ):
+            folded[-1] = sp.OneMatrix(last.shape[0], matrix.shape[1])
+        else:
+            folded.append(matrix)
+    return folded
 
 
 def _factor_sum(total: sp.Add) -> sp.Basic:
@@ -178,13 +202,14 @@ def fuse_with_forward(
 def fuse_entrywise(
     expr: sp.MatrixExpr, definitions: dict[str, sp.Basic], network: Network
 ) -> sp.Basic | None:
-    """A column-vector ``expr`` simplified entry by entry, lifted back to vector form, or None.
+    """A vector or matrix ``expr`` simplified entry by entry, lifted back to matrix form, or None.
 
-    Entry i of the expression is a scalar sympy can simplify: p_i (−t_i / p_i) cancels, a sum
-    over a one-hot target's entries is 1, σ(z_i) folds back to y_i. The result is lifted back
-    (X_i → X, products → ⊙, functions → entrywise) when every term is an entry at i.
+    Entry (i, j) of the expression is a scalar sympy can simplify: p_i (−t_i / p_i) cancels, a
+    sum over a one-hot target's entries (a one-hot matrix's row) is 1, σ(z_i) folds back to
+    y_i. The result is lifted back (X_ij → X, products → ⊙, functions → entrywise) when every
+    term is an entry at (i, j).
     """
-    if expr.shape[1] != 1 or expr.shape == (1, 1) or _inner_products(expr) > FUSE_INNER_PRODUCTS:
+    if expr.shape == (1, 1) or _inner_products(expr) > FUSE_INNER_PRODUCTS:
         return None
     # softmax(z) written inline is one vector p here, as if the user had named it
     named = {
@@ -195,26 +220,27 @@ def fuse_entrywise(
         lifted = fuse_entrywise(expr.xreplace(named), definitions, network)
         return None if lifted is None else lifted.xreplace({v: k for k, v in named.items()})
     i = sp.Dummy("i", integer=True)
-    entry = _scalar_traces(expr._entry(i, 0, expand=False))  # sums left unevaluated
+    j = sp.Dummy("j", integer=True) if expr.shape[1] != 1 else sp.S.Zero
+    entry = _scalar_traces(expr._entry(i, j, expand=False))  # sums left unevaluated
     entry = entry.replace(lambda e: isinstance(e, sp.Sum), lambda e: _onehot_sum(e, network))
     quantities = network.quantities
     present = entry.atoms(sp.MatrixSymbol)
     forward: dict[sp.Basic, sp.Basic] = {}
     for name, rhs in definitions.items():
         q = quantities[name]
-        if q.is_scalar or q.symbol not in present or q.shape[1] != 1:
+        if q.is_scalar or q.symbol not in present or q.shape != expr.shape:
             continue
         if rhs.atoms(sp.MatrixSymbol) <= present and not rhs.has(sp.Sum):
-            value = rhs[i, 0]
+            value = rhs[i, j]
             if not value.has(sp.Sum):
-                forward[q.symbol[i, 0]] = value
+                forward[q.symbol[i, j]] = value
     if sp.count_ops(entry) > 80:
         return None
     simplified = _cancel(entry.xreplace(forward))
     if simplified is None:
         return None
     folded = simplified.xreplace({value: symbol for symbol, value in forward.items()})
-    lifted = _lift(folded, i, expr.shape)
+    lifted = _lift(folded, (i, j), expr.shape)
     if lifted is None or lifted.has(sp.Sum, MatrixElement):  # Σ_k t_k, t_0 + t_1: not a vector
         return None
     return lifted
@@ -279,34 +305,42 @@ def _onehot_sum(total: sp.Sum, network: Network) -> sp.Basic:
     if rest or not isinstance(term, MatrixElement):
         return total
     matrix = term.parent
-    name = getattr(matrix, "name", None)
-    full = low == 0 and sp.expand(high - (matrix.shape[0] - 1)) == 0
-    if name in network.onehot and full and term.indices == (index, 0):
-        return coefficient
-    return total
+    if getattr(matrix, "name", None) not in network.onehot:
+        return total
+    rows, cols = matrix.shape
+    if cols == 1:  # a one-hot vector: Σ_k t_k = 1
+        full = low == 0 and sp.expand(high - (rows - 1)) == 0
+        return coefficient if full and term.indices == (index, 0) else total
+    # a matrix whose rows are one-hot: Σ_k Y_ik = 1
+    full = low == 0 and sp.expand(high - (cols - 1)) == 0
+    row = term.indices[0]
+    return coefficient if full and term.indices[1] == index and not row.has(index) else total
 
 
-def _lift(entry: sp.Basic, i: sp.Basic, shape: tuple[sp.Basic, sp.Basic]) -> sp.Basic | None:
-    """The column vector whose entry i is ``entry``, or None if ``entry`` is not entrywise."""
-    if not entry.has(i):
+def _lift(
+    entry: sp.Basic, at: tuple[sp.Basic, sp.Basic], shape: tuple[sp.Basic, sp.Basic]
+) -> sp.Basic | None:
+    """The matrix whose entry ``at`` = (i, j) is ``entry``, or None if it is not entrywise."""
+    if not any(entry.has(index) for index in at if index.free_symbols):
         return entry * sp.OneMatrix(*shape)
     if isinstance(entry, MatrixElement):
-        whole = entry.indices == (i, 0) and entry.parent.shape == shape  # not a column of W
+        whole = entry.indices == at and entry.parent.shape == shape  # not a column of W
         return entry.parent if whole else None
     if isinstance(entry, sp.Add):
-        parts = [_lift(term, i, shape) for term in entry.args]
+        parts = [_lift(term, at, shape) for term in entry.args]
         return None if any(p is None for p in parts) else sp.MatAdd(*parts)
     if isinstance(entry, sp.Mul):
-        coefficient, dependent = entry.as_independent(i, as_Add=False)
-        factors = [_lift(f, i, shape) for f in sp.Mul.make_args(dependent)]
+        dummies = [index for index in at if index.free_symbols]
+        coefficient, dependent = entry.as_independent(*dummies, as_Add=False)
+        factors = [_lift(f, at, shape) for f in sp.Mul.make_args(dependent)]
         if any(f is None for f in factors):
             return None
         product = factors[0] if len(factors) == 1 else HadamardProduct(*factors)
         return product if coefficient == 1 else coefficient * product
-    if isinstance(entry, sp.Pow) and not entry.exp.has(i):
-        base = _lift(entry.base, i, shape)
+    if isinstance(entry, sp.Pow) and not any(entry.exp.has(index) for index in at):
+        base = _lift(entry.base, at, shape)
         return None if base is None else elementwise(sp.Lambda(ENTRY, ENTRY**entry.exp), base)
     if isinstance(entry, sp.Function) and len(entry.args) == 1:
-        argument = _lift(entry.args[0], i, shape)
+        argument = _lift(entry.args[0], at, shape)
         return None if argument is None else elementwise(entry.func, argument)
     return None

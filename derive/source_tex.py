@@ -236,11 +236,26 @@ class SourcePrinter:
         return Printed(tex, Precedence.POSTFIX if "^" in tex else Precedence.ATOM)
 
     def _print_call(self, node: Call) -> Printed:
+        if node.more:  # sum(X, 1) and other functions with options
+            return self._print_call_with_options(node)
         argument = self.print(node.argument).tex
         form = FUNCTION_FORMS.get(node.function)
         if form is not None:
             return form(argument)
         return _applied(latex_name(node.function))(argument)  # a declared generic function
+
+    def _print_call_with_options(self, node: Call) -> Printed:
+        """sum(X, 1) is X 𝟏 and sum(X, 0) is 𝟏ᵀ X, as a key writes row and column sums;
+        others keep their options: softmax(Z, 0)."""
+        options = [self.print(item).tex for item in node.more]
+        if node.function == "sum" and options in (["0"], ["1"]):
+            operand = self._operand(node.argument, above=Precedence.PRODUCT)
+            if options == ["1"]:
+                return Printed(rf"{operand} \mathbf{{1}}", Precedence.PRODUCT)
+            return Printed(rf"\mathbf{{1}}^{{\top}} {operand}", Precedence.PRODUCT)
+        inside = ", ".join([self.print(node.argument).tex, *options])
+        name = rf"\operatorname{{{node.function}}}"
+        return Printed(rf"{name}\left({inside}\right)", Precedence.ATOM)
 
     # --- operators ---------------------------------------------------------------------------
 

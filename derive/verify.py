@@ -174,6 +174,17 @@ def _size(quantity: Quantity, dims: Mapping[sp.Basic, int]) -> tuple[int, int]:
     return rows, cols
 
 
+def _one_hot(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A one-hot column vector, or a matrix whose rows are one-hot."""
+    rows, cols = shape
+    value = np.zeros(shape)
+    if cols == 1:
+        value[rng.integers(rows), 0] = 1.0
+    else:
+        value[np.arange(rows), rng.integers(cols, size=rows)] = 1.0
+    return value
+
+
 def draw_point(
     network: Network, dims: Mapping[sp.Basic, int], rng: np.random.Generator
 ) -> dict[sp.Basic, Value]:
@@ -188,9 +199,7 @@ def draw_point(
         for name, quantity in network.givens.items():
             shape = _size(quantity, dims)
             if name in network.onehot:
-                value = np.zeros(shape)
-                value[rng.integers(shape[0]), 0] = 1.0
-                givens[quantity.symbol] = value
+                givens[quantity.symbol] = _one_hot(shape, rng)
             elif quantity.is_scalar:
                 sign = 1 if positive else rng.choice([-1, 1])
                 givens[quantity.symbol] = float(rng.uniform(0.2, 0.8) * sign)

@@ -165,8 +165,13 @@ def test_expression_means_what_numpy_computes(text: str, numpy: Callable[..., An
 
 # (text, error class, message, column of the offending token)
 EXPRESSION_ERRORS = [
-    ("c + y", ShapeError, "in 'c + y': cannot add 1×1 (scalar) and k×1; only a number is added", 3),
-    ("y - c", ShapeError, "in 'y - c': cannot subtract 1×1 (scalar) from k×1", 3),
+    (
+        "c^2 + c + y",
+        ShapeError,
+        "in 'c^2 + c + y': cannot add 1×1 (scalar) and k×1; a number or a named scalar is added",
+        9,
+    ),
+    ("y - (c + 1)", ShapeError, "in 'y - (c + 1)': cannot subtract 1×1 (scalar) from k×1", 3),
     ("x + y", ShapeError, "cannot add n×1 and k×1", 3),
     ("W1 y", ShapeError, "cannot multiply k×n by k×1: n columns against k rows", 4),
     ("y * u", ShapeError, "cannot multiply k×1 by k×1: 1 columns against k rows (write ^T", 3),
@@ -177,7 +182,7 @@ EXPRESSION_ERRORS = [
     ("c / 0", UnsupportedError, "in 'c / 0': division by zero", 3),
     ("q + c", UnknownSymbolError, "in 'q + c': unknown symbol 'q' (neither given nor", 1),
     ("2 b_1", UnknownSymbolError, "unknown symbol 'b_1' (did you mean 'b1'?)", 3),
-    ("y + n", ShapeError, "cannot add k×1 and 1×1 (scalar); only a number is added", 3),
+    ("y + (n + 1)", ShapeError, "cannot add k×1 and 1×1 (scalar); a number or a named", 3),
     ("2 sigmoid", UnknownSymbolError, "'sigmoid' is a function: write sigmoid(...)", 3),
     ("e^c", UnknownSymbolError, "unknown symbol 'e' (for Euler's number write exp(x))", 1),
     (
@@ -409,7 +414,7 @@ NETWORK_ERRORS: list[tuple[str, dict[str, Any], type[DeriveError], str]] = [
         "loss is not a scalar",
         {"loss": "e = t - b1"},
         ShapeError,
-        "cannot subtract k×1 from 1×1 (scalar)",
+        "the loss must be a scalar, not k×1",
     ),
     (
         "loss is a vector",
@@ -435,9 +440,9 @@ NETWORK_ERRORS: list[tuple[str, dict[str, Any], type[DeriveError], str]] = [
         "onehot is a scalar",
         {"onehot": ["t"]},
         ShapeError,
-        "onehot: 't' is 1×1 (scalar); a one-hot target is a vector",
+        "onehot: 't' is 1×1 (scalar); a one-hot target is a column vector or a matrix",
     ),
-    ("onehot is a matrix", {"onehot": ["W1"]}, ShapeError, "onehot: 'W1' is k×n;"),
+    ("onehot is a row", {"onehot": ["W2"]}, ShapeError, "onehot: 'W2' is 1×k;"),
     ("onehot is unknown", {"onehot": ["q"]}, UnknownSymbolError, "onehot: unknown symbol 'q'"),
     (
         "function is built in",
@@ -492,10 +497,10 @@ def test_build_network_error(
 GIVEN_SPEC_ERRORS = [
     (
         "tensor k",
-        "given 'v: tensor k': a shape reads 'scalar', 'vector DIM' or 'matrix DIM DIM'",
+        "given 'v: tensor k': a shape reads 'scalar', 'vector DIM', 'row DIM' or 'matrix DIM DIM'",
         1,
     ),
-    ("", "given 'v: ': a shape reads 'scalar', 'vector DIM' or 'matrix DIM DIM'", 1),
+    ("", "given 'v: ': a shape reads 'scalar', 'vector DIM', 'row DIM' or 'matrix DIM DIM'", 1),
     ("vector", "given 'v: vector': 'vector' takes one dimension, e.g. 'vector n'", 7),
     (
         "matrix k",

@@ -114,7 +114,7 @@ FILE_ERRORS: list[tuple[str, str, type[DeriveError], str, int, int]] = [
         f"{HEADER}forward: []\n{TAIL}outputs: [y]\n",
         InputFileError,
         "unknown key 'outputs' (a network file has given, forward, loss, wrt, title, variants, "
-        "functions, onehot, assumptions, grading, sequence)",
+        "functions, onehot, assumptions, grading, sequence, upstream)",
         8,
         1,
     ),
@@ -274,7 +274,7 @@ FILE_ERRORS: list[tuple[str, str, type[DeriveError], str, int, int]] = [
         "onehot scalar",
         f"{HEADER}forward: [h = W x]\n{TAIL}onehot: [t]\n",
         ShapeError,
-        "onehot: 't' is 1×1 (scalar); a one-hot target is a vector",
+        "onehot: 't' is 1×1 (scalar); a one-hot target is a column vector or a matrix",
         8,
         10,
     ),
