@@ -5,6 +5,9 @@ written with that answer substituted, as a whole and entry by entry when the ear
 gives an index form. When the earlier problem is a network (its setup lists the forward
 equations, the loss last), the update is checked numerically: moving along it changes the loss
 at the rate −‖∂L/∂θ‖² per unit of α (central differences in α).
+
+With ``method`` (momentum, nesterov, rmsprop, adam) the problem is solved by
+``derive.problems.optimizers`` instead: each state variable's update written out.
 """
 
 from __future__ import annotations
@@ -16,9 +19,17 @@ import sympy as sp
 
 from derive.errors import DeriveError, InputFileError, VerificationError
 from derive.evaluate import Evaluator, Value
-from derive.model import Answer, Line, Part, Step, Tex, Verification, as_dim
+from derive.model import Answer, Line, Part, Step, Tex, Verification
 from derive.printing import tex
-from derive.problems import ProblemSpec
+from derive.problems import ProblemSpec, optimizers
+from derive.problems.forward_pass import (
+    dimension_sizes,
+    draw,
+    forward,
+    forward_equations,
+    givens,
+    setup_rhs,
+)
 from derive.shapes import NAME_PATTERN
 from derive.steps import entry_indices
 
@@ -26,17 +37,22 @@ FIELDS: dict[str, str] = {
     "gradient_of": "the id of an earlier problem in the set whose answers hold the gradient",
     "parameter": "the name of that problem's answer to step along, e.g. b",
     "learning_rate": "the learning rate's name; default alpha",
+    **optimizers.FIELDS,
 }
 
 POINTS = 3
 STEP = 1e-5
 TOLERANCE = 1e-5
-SIZES = (3, 4, 5, 2, 6)  # concrete sizes for the dimensions of the numeric check
 
 
 def solve(spec: ProblemSpec) -> Part:
+    method = optimizers.method_of(spec)
     source, gradient, rate = read(spec)
     parameter = _parameter(gradient, source)
+    if method is not None:
+        return optimizers.solve(
+            spec, method, source=source, gradient=gradient, parameter=parameter, rate=rate
+        )
     current = Tex(rf"{tex(parameter)}^{{(t)}}")
     label = Tex(rf"{tex(parameter)}^{{(t+1)}}")
     value = _step(parameter, rate, gradient.value)
@@ -118,7 +134,7 @@ def _error(spec: ProblemSpec, message: str) -> InputFileError:
 
 def _parameter(gradient: Answer, source: Part) -> sp.Basic:
     """The parameter's own sympy symbol: as the earlier problem uses it, else from the shape."""
-    used = gradient.value.free_symbols.union(*(_symbols(_rhs(line)) for line in source.setup))
+    used = gradient.value.free_symbols.union(*(_symbols(setup_rhs(line)) for line in source.setup))
     for symbol in used:
         if getattr(symbol, "name", None) == gradient.name:
             return symbol
@@ -129,11 +145,6 @@ def _parameter(gradient: Answer, source: Part) -> sp.Basic:
         for d in gradient.shape
     )
     return sp.MatrixSymbol(gradient.name, rows, cols)
-
-
-def _rhs(line: Line) -> object:
-    """A setup line's right side as sympy (a network's setup prints the user's text)."""
-    return line.rhs if line.value is None else line.value
 
 
 def _symbols(item: object) -> set[sp.Basic]:
@@ -162,27 +173,22 @@ def check(
 
     None when it has none (a problem of another kind): its own check covers the gradient.
     """
-    equations = [(line.lhs, _rhs(line)) for line in source.setup]
-    if not equations or not all(isinstance(side, sp.Basic) for pair in equations for side in pair):
+    equations = forward_equations(source)
+    if equations is None:
         return None
     rng = np.random.default_rng(0)
-    dims = _dims([parameter, gradient.value, *(rhs for _, rhs in equations)])
-    targets = {lhs for lhs, _ in equations}
-    givens = sorted(
-        {s for _, rhs in equations for s in _leaves(rhs) if s not in targets} | {parameter},
-        key=str,
-    )
+    dims = dimension_sizes([parameter, gradient.value, *(rhs for _, rhs in equations)])
     worst = 0.0
     try:
         for _ in range(POINTS):
-            point = {s: _draw(s, dims, rng) for s in givens}
-            values = _forward(equations, point, dims)
+            point = {s: draw(s, dims, rng) for s in givens(equations, parameter)}
+            values = forward(equations, point, dims)
             g = np.asarray(Evaluator(values, dims)(gradient.value), dtype=float)
 
             def loss(alpha: float, point: Mapping[sp.Basic, Value] = point) -> float:
                 # the update's right side is at step t: the forward values at ``point``
-                moved = Evaluator({**_forward(equations, point, dims), rate: alpha}, dims)(update)
-                return _forward(equations, {**point, parameter: moved}, dims)[equations[-1][0]]
+                moved = Evaluator({**forward(equations, point, dims), rate: alpha}, dims)(update)
+                return forward(equations, {**point, parameter: moved}, dims)[equations[-1][0]]
 
             rate_of_change = (loss(STEP) - loss(-STEP)) / (2 * STEP)
             expected = -float(np.sum(g * g))
@@ -193,42 +199,6 @@ def check(
         raise VerificationError(f"problem '{spec.id}': the update does not descend the loss")
     method = "central differences of the loss along the update, float64"
     return Verification(POINTS, worst, True, method=method)
-
-
-def _dims(expressions: list[sp.Basic]) -> dict[sp.Basic, int]:
-    found: set[sp.Basic] = set()
-    for expr in expressions:
-        for matrix in expr.free_symbols:
-            if isinstance(matrix, sp.MatrixSymbol):
-                found |= set().union(*(as_dim(d).free_symbols for d in matrix.shape))
-    ordered = sorted(found, key=str)
-    return {symbol: SIZES[n % len(SIZES)] + n // len(SIZES) for n, symbol in enumerate(ordered)}
-
-
-def _leaves(expr: sp.Basic) -> set[sp.Basic]:
-    """The symbols and matrix symbols an expression's value depends on (not bound ones)."""
-    return {s for s in expr.free_symbols if isinstance(s, sp.Symbol | sp.MatrixSymbol)}
-
-
-def _draw(symbol: sp.Basic, dims: Mapping[sp.Basic, int], rng: np.random.Generator) -> Value:
-    if isinstance(symbol, sp.MatrixSymbol):
-        rows, cols = (int(as_dim(d).xreplace(dict(dims))) for d in symbol.shape)
-        return rng.normal(size=(rows, cols)) * 0.8
-    return float(rng.uniform(0.2, 0.8) * rng.choice([-1, 1]))
-
-
-def _forward(
-    equations: list[tuple[sp.Basic, sp.Basic]],
-    point: Mapping[sp.Basic, Value],
-    dims: Mapping[sp.Basic, int],
-) -> dict[sp.Basic, Value]:
-    values = dict(point)
-    for target, rhs in equations:
-        value = Evaluator(values, dims)(rhs)
-        if not isinstance(target, sp.MatrixSymbol):
-            value = float(np.asarray(value).reshape(-1)[0])
-        values[target] = value
-    return values
 
 
 def _step(parameter: sp.Basic, rate: sp.Basic, gradient: sp.Basic) -> sp.Basic:
