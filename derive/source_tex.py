@@ -118,6 +118,8 @@ def _activation_forms() -> dict[str, Callable[[str], Printed]]:
 FUNCTION_FORMS: dict[str, Callable[[str], Printed]] = {
     **_activation_forms(),
     "exp": _exp,
+    "sqrt": lambda argument: Printed(rf"\sqrt{{{argument}}}", Precedence.ATOM),
+    "abs": lambda argument: Printed(rf"\left|{argument}\right|", Precedence.ATOM),
     "sum": _applied(r"\operatorname{sum}"),
     "norm": _norm,
     "softmax": _applied(r"\operatorname{softmax}"),
@@ -254,7 +256,9 @@ class SourcePrinter:
                 return Printed(rf"{operand} \mathbf{{1}}", Precedence.PRODUCT)
             return Printed(rf"\mathbf{{1}}^{{\top}} {operand}", Precedence.PRODUCT)
         inside = ", ".join([self.print(node.argument).tex, *options])
-        name = rf"\operatorname{{{node.function}}}"
+        activation = ACTIVATIONS.get(node.function)  # leaky_relu(x, 0.2), \max(a, b)
+        printed = FUNCTION_TEX.get(activation.function) if activation else None
+        name = printed or rf"\operatorname{{{node.function}}}"
         return Printed(rf"{name}\left({inside}\right)", Precedence.ATOM)
 
     # --- operators ---------------------------------------------------------------------------
