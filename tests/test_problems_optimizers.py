@@ -161,6 +161,9 @@ def test_adam_writes_out_each_state_and_the_bias_corrections(midterm: Part) -> N
         r"\mathbb{E}\left[g\right]"
     )
     assert substituted.title == "Substitute the gradient found in problem mt-1be"
+    assert substituted.rule == (
+        "Problem mt-1be's answer for b is g; each later line has the earlier ones written out."
+    )
     assert [str(line.lhs) for line in substituted.lines][-1] == "b_{i}^{(t+1)}"
 
 

@@ -31,7 +31,8 @@ from derive.problems.forward_pass import (
 )
 
 if TYPE_CHECKING:
-    from derive.problems.optimizers import Method, Names, Solved
+    from derive.problems.optimizer_methods import Method, Names
+    from derive.problems.optimizers import Solved
 
 POINTS = 3
 TOLERANCE = 1e-6  # relative; the gradient by central differences is good to about 1e-9
