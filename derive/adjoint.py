@@ -279,3 +279,7 @@ def _add(parts: list[sp.Basic]) -> sp.Basic:
     if any(is_matrix(p) for p in parts):
         return sp.MatAdd(*parts)
     return sp.Add(*parts)
+
+
+# the rules for tr, inv, det, diag register themselves with ``backprop`` on import
+import derive.adjoint_matrix  # noqa: E402, F401

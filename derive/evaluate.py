@@ -20,7 +20,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.diagonal import DiagMatrix
+from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -83,7 +83,18 @@ def _elu(x: Value) -> Value:
         return np.where(_real(x) > 0, x, np.expm1(x))
 
 
-_complex_erf = np.frompyfunc(lambda z: complex(mpmath.erf(complex(z))), 1, 1)
+def _complex_erf_entry(z: complex) -> complex:
+    """erf(z) with its imaginary part exact even when it is 10⁻³⁰ of the real part (the
+    complex step): mpmath works with enough digits for both parts."""
+    z = complex(z)
+    digits = 20
+    if z.imag:
+        digits += max(0, math.ceil(math.log10(abs(z) / abs(z.imag))))
+    with mpmath.workdps(digits):
+        return complex(mpmath.erf(mpmath.mpc(z.real, z.imag)))
+
+
+_complex_erf = np.frompyfunc(_complex_erf_entry, 1, 1)
 _real_erf = np.frompyfunc(lambda x: math.erf(float(x)), 1, 1)
 
 
@@ -432,6 +443,16 @@ def _softmax(expr: Softmax, ev: Evaluator) -> Value:
     axis = int(expr.axis)
     exponentials = np.exp(z - np.real(z).max(axis=axis, keepdims=True))
     return exponentials / exponentials.sum(axis=axis, keepdims=True)
+
+
+@_evaluate.register(sp.Determinant)
+def _determinant(expr: sp.Determinant, ev: Evaluator) -> Value:
+    return np.linalg.det(np.asarray(ev(expr.arg)))
+
+
+@_evaluate.register(DiagonalOf)
+def _diagonal_of(expr: DiagonalOf, ev: Evaluator) -> Value:
+    return np.diag(np.asarray(ev(expr.arg))).reshape(-1, 1)
 
 
 @_evaluate.register(DiagMatrix)

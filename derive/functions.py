@@ -33,6 +33,16 @@ from derive.functions_piecewise import (
     normal_cdf,
     normal_pdf,
 )
+from derive.matrix_functions import (
+    build_determinant,
+    build_diag,
+    build_inverse,
+    build_log_determinant,
+    build_norm,
+    build_norm1,
+    build_norm2,
+    build_trace,
+)
 from derive.model import Shape
 from derive.softmax import Softmax, build_softmax
 
@@ -487,13 +497,6 @@ def _mean(x: sp.Basic, shape: Shape, axis: sp.Integer | None = None) -> tuple[sp
     return total / count if result == (1, 1) else count**-1 * total, result
 
 
-def _euclidean_norm(x: sp.Basic, shape: Shape) -> tuple[sp.Basic, Shape]:
-    # ‖x‖ = √(xᵀx); for a matrix √tr(XᵀX) is the Frobenius norm; for a scalar |x|
-    if shape == (1, 1):
-        return absolute(x), shape
-    return sp.sqrt(sp.Trace(x.T * x)), (sp.Integer(1), sp.Integer(1))
-
-
 @dataclass(frozen=True)
 class VectorFunction:
     """A function of a whole vector or matrix, not entry by entry (sum, norm, softmax).
@@ -520,7 +523,21 @@ VECTOR_FUNCTIONS: dict[str, VectorFunction] = {
         VectorFunction(
             "mean", _mean, "the mean of the entries (of each column, axis 0; row, 1)", ("axis",)
         ),
-        VectorFunction("norm", _euclidean_norm, "the Euclidean (for a matrix, Frobenius) norm"),
+        VectorFunction(
+            "norm",
+            build_norm,
+            "the Euclidean norm (Frobenius for a matrix); p = 1: Σ |x_i|",
+            ("p",),
+        ),
+        VectorFunction("norm1", build_norm1, "the 1-norm Σ |x_i| (over all entries)"),
+        VectorFunction("norm2", build_norm2, "the Euclidean norm (Frobenius for a matrix)"),
+        VectorFunction("tr", build_trace, "the trace of a square matrix"),
+        VectorFunction("inv", build_inverse, "the inverse of a square matrix"),
+        VectorFunction("det", build_determinant, "the determinant of a square matrix"),
+        VectorFunction("logdet", build_log_determinant, "log det(A) of a square matrix"),
+        VectorFunction(
+            "diag", build_diag, "the diagonal matrix of a vector; the diagonal of a square matrix"
+        ),
         VectorFunction(
             "softmax",
             build_softmax,

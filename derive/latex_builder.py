@@ -17,14 +17,14 @@ import re
 from collections.abc import Callable, Mapping
 
 import sympy as sp
-from sympy.matrices.expressions.diagonal import DiagMatrix
 
 from derive.errors import DeriveError, ShapeError, UnknownFunctionError, UnknownSymbolError
-from derive.functions import ACTIVATIONS, ENTRY, VECTOR_FUNCTIONS, elementwise
+from derive.functions import ENTRY, VECTOR_FUNCTIONS, elementwise
 from derive.latex_names import (
     ALIASES,
     EULER,
     KNOWN_FUNCTIONS,
+    READ_CALLS,
     READ_FUNCTIONS,
     normalize_name,
 )
@@ -210,21 +210,17 @@ class LatexBuilder(ExpressionBuilder):
             function = self.scope.functions[base] if not order else sp.Function(f"{base}'")
             return self.apply(function, self.build(node.argument))
         base = ALIASES.get(base, base)
-        if base in ACTIVATIONS and not order and (node.more or ACTIVATIONS[base].parameters):
-            return self.activation(ACTIVATIONS[base], node)  # leaky_relu(x, α), \max(a, b)
+        if base in READ_CALLS and not order and (node.more or READ_CALLS[base].parameters):
+            return self.activation(READ_CALLS[base], node)  # leaky_relu(x, α), \max(a, b)
         argument = self.build(node.argument)
         if base in READ_FUNCTIONS:
             return self.apply(_derivative(READ_FUNCTIONS[base], order), argument)
+        if base == "tr" and not argument.is_scalar:  # tr(1 w): the trace squares its argument
+            argument, _ = self._tie(argument, argument, [(argument.rows, argument.cols)])
         if base in VECTOR_FUNCTIONS and not order:
             options = [self._option(item, base) for item in node.more]
             expr, shape = VECTOR_FUNCTIONS[base].build(argument.expr, argument.shape, *options)
             return Shaped(expr, shape)
-        if base == "diag" and not argument.is_scalar and argument.cols == 1:
-            return Shaped(DiagMatrix(argument.expr), (argument.rows, argument.rows))
-        if base == "tr" and not argument.is_scalar:  # tr(1 w): the trace squares its argument
-            argument, _ = self._tie(argument, argument, [(argument.rows, argument.cols)])
-        if base == "tr" and not argument.is_scalar and argument.rows == argument.cols:
-            return Shaped(sp.Trace(argument.expr), SCALAR)
         if base == "E" and argument.is_scalar:  # the mean over a problem's random variables
             from sympy.stats import Expectation  # only dropout's problems need sympy.stats
 

@@ -115,13 +115,16 @@ class _ToSyntaxTree(PlainSyntaxTree):
         return Call("abs", _node(argument), _at(bar))
 
     def norm(self, children: list[lark.Token | Node]) -> Call:
-        bar, argument, _ = children
+        bar, argument, _, *order = children  # ‖x‖ or ‖x‖_{1}
         assert isinstance(bar, lark.Token)
-        return Call("norm", _node(argument), _at(bar))
+        more = tuple(_node(self.number([p])) for p in order if isinstance(p, lark.Token))
+        return Call("norm", _node(argument), _at(bar), more=more)
 
-    def comparison(self, children: list[lark.Token | Node]) -> Binary:
+    def comparison(self, children: list[lark.Token | Node]) -> Binary | Call:
         left, relation, right = children
         assert isinstance(relation, lark.Token)
+        if str(relation) == "=":  # 𝕀[x = max(x)]: which entry a max picked
+            return Call("is_equal", _node(left), _at(relation), more=(_node(right),))
         # a > b holds where a − b > 0; a < b where b − a > 0 (the step of the difference)
         greater = str(relation).lstrip("\\").startswith(("g", ">"))
         first, second = (left, right) if greater else (right, left)
@@ -132,6 +135,8 @@ class _ToSyntaxTree(PlainSyntaxTree):
         assert isinstance(head, lark.Token)
         if head.type == "NUMBER" and str(head) != "1":
             raise ExpressionSyntaxError(f"'{head}[...]' is not an indicator: write 1[...]")
+        if isinstance(difference, Call) and difference.function == "is_equal":
+            return difference
         return Call("step", _node(difference), _at(head))
 
     def summation(self, children: list[lark.Token | Node]) -> Summation:

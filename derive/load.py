@@ -19,8 +19,8 @@ from derive.model import Network
 from derive.parse import TextSpan
 
 REQUIRED_KEYS = ("given", "forward", "loss", "wrt")
-OPTIONAL_KEYS = ("title", "variants", "functions", "onehot", "assumptions", "grading")
-OPTIONAL_KEYS += ("sequence", "upstream")
+OPTIONAL_KEYS: tuple[str, ...] = ("title", "variants", "functions", "onehot", "assumptions")
+OPTIONAL_KEYS += ("grading", "sequence", "upstream")
 
 # What each key holds, as an error message says it: "'wrt' must be <this>, not ...".
 _EXPECTED = {

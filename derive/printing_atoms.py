@@ -266,11 +266,16 @@ class AtomPrinting(LatexPrinter):
             return self._print(matrix)
         return rf"\operatorname{{tr}}\left({self._print(matrix)}\right)"
 
+    def _print_Determinant(self, expr: sp.Determinant) -> str:
+        return rf"\det\left({self._print(expr.arg)}\right)"
+
+    def _print_DiagonalOf(self, expr: sp.MatrixExpr) -> str:
+        return rf"\operatorname{{diag}}\left({self._print(expr.arg)}\right)"
+
     def _print_Softmax(self, expr: sp.MatrixExpr) -> str:
         # the axis only where it is not the default (a vector's entries, a matrix's rows)
         argument = self._print(expr.args[0])
-        rows, cols = expr.shape
-        if cols != 1 and expr.axis == 0:
+        if expr.shape[1] != 1 and expr.axis == 0:
             return rf"\operatorname{{softmax}}\left({argument}, 0\right)"
         return rf"\operatorname{{softmax}}\left({argument}\right)"
 

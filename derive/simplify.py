@@ -59,7 +59,9 @@ def _tidy_node(node: sp.Basic) -> sp.Basic:
         return sp.MatAdd(*terms).doit(deep=False)
     if isinstance(node, sp.MatMul):
         coefficient, matrices = node.as_coeff_matrices()
-        matrices = _fold_ones(matrices)
+        matrices = [m for m in _fold_ones(matrices) if not isinstance(m, sp.Identity)] or [
+            matrices[0]
+        ]
         if len(matrices) < len(node.as_coeff_matrices()[1]):
             node = sp.MatMul(coefficient, *matrices) if coefficient != 1 else sp.MatMul(*matrices)
             if len(matrices) == 1:

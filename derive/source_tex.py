@@ -121,6 +121,16 @@ FUNCTION_FORMS: dict[str, Callable[[str], Printed]] = {
     "sqrt": lambda argument: Printed(rf"\sqrt{{{argument}}}", Precedence.ATOM),
     "abs": lambda argument: Printed(rf"\left|{argument}\right|", Precedence.ATOM),
     "sum": _applied(r"\operatorname{sum}"),
+    "mean": _applied(r"\operatorname{mean}"),
+    "tr": _applied(r"\operatorname{tr}"),
+    "det": _applied(r"\det"),
+    "logdet": lambda argument: Printed(
+        rf"\log\left(\det\left({argument}\right)\right)", Precedence.ATOM
+    ),
+    "inv": lambda argument: Printed(rf"\left({argument}\right)^{{-1}}", Precedence.POSTFIX),
+    "diag": _applied(r"\operatorname{diag}"),
+    "norm1": lambda argument: Printed(rf"\left\|{argument}\right\|_{{1}}", Precedence.ATOM),
+    "norm2": _norm,
     "norm": _norm,
     "softmax": _applied(r"\operatorname{softmax}"),
 }
@@ -250,6 +260,9 @@ class SourcePrinter:
         """sum(X, 1) is X 𝟏 and sum(X, 0) is 𝟏ᵀ X, as a key writes row and column sums;
         others keep their options: softmax(Z, 0)."""
         options = [self.print(item).tex for item in node.more]
+        if node.function == "norm" and options in (["1"], ["2"]):
+            argument = self.print(node.argument).tex
+            return Printed(rf"\left\|{argument}\right\|_{{{options[0]}}}", Precedence.ATOM)
         if node.function == "sum" and options in (["0"], ["1"]):
             operand = self._operand(node.argument, above=Precedence.PRODUCT)
             if options == ["1"]:

@@ -139,7 +139,7 @@ def test_a_row_shape_reads_row_dim() -> None:
     text = network("  x: row n\n  W: matrix n k", ["z = x W"], "L = sum(z .* z)", "W")
     assert "W" in solved(text)
     bad = network("  x: row\n  W: matrix n k", ["z = x W"], "L = sum(z)", "W")
-    with pytest.raises(DeriveError, match="'row' .a row vector. takes one dimension"):
+    with pytest.raises(DeriveError, match=r"'row' \(a row vector\) takes one dimension"):
         solve(parse_network_text(bad))
 
 

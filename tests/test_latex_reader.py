@@ -140,7 +140,7 @@ def test_normalizes_names(printed: str, identifier: str) -> None:
         (r"s + x", ShapeError, "cannot add k×1 and n×1"),
         (r"s \mathbf{1}^{\top}", ShapeError, r"write its length as a subscript, \mathbf{1}_{n}"),
         (r"s^{2}", ShapeError, "only a square matrix has integer powers"),
-        (r"\operatorname{diag}(A)", ShapeError, "diag takes a column vector, not k×k"),
+        (r"\operatorname{diag}(W_{1})", ShapeError, "diag takes a square matrix, not k×n"),
         ("", ExpressionSyntaxError, "empty formula"),
     ],
     ids=[
