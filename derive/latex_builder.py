@@ -36,6 +36,12 @@ from derive.shapes import SCALAR, ExpressionBuilder, Scope, Shaped, format_shape
 _free_dimensions = (sp.Dummy(f"free{n}", integer=True, positive=True) for n in itertools.count())
 
 
+class PoweredCall(Binary):
+    """``name^{p}(argument)`` as written, before the builder knows whether the name is a
+    function (tanh^{2}(x) = (tanh x)²) or a quantity (w^{2}(1 − p) = w² (1 − p)); a power
+    written after it, w^{2}(1 − p)^{2}, belongs to the parentheses."""
+
+
 class LatexBuilder(ExpressionBuilder):
     """``ExpressionBuilder`` for LaTeX: printed names, more functions, sizes inferred."""
 
@@ -74,6 +80,17 @@ class LatexBuilder(ExpressionBuilder):
         return built
 
     def build(self, node: Node) -> Shaped:
+        if (
+            isinstance(node, Binary)
+            and node.op in ("^", ".^")
+            and isinstance(node.left, PoweredCall)
+        ):
+            inner = node.left
+            if isinstance(inner.left, Call) and not self._is_function(inner.left.function):
+                call = inner.left
+                bracket = Binary(node.op, call.argument, node.right, node.offset)
+                power = Binary("^", Name(call.function, call.offset), inner.right, inner.offset)
+                return self.build(Binary("*", power, bracket, call.offset))
         if isinstance(node, Binary) and node.op == "^" and isinstance(node.left, Call):
             call = node.left  # z^{3} (a + b): a quantity's power times the parentheses
             if call.grouped and not self._is_function(call.function):

@@ -24,7 +24,7 @@ import sympy as sp
 
 from derive import limits
 from derive.errors import ExpressionSyntaxError
-from derive.latex_builder import LatexBuilder
+from derive.latex_builder import LatexBuilder, PoweredCall
 from derive.latex_names import normalize_name
 from derive.model import Shape
 from derive.parse import (
@@ -83,7 +83,13 @@ class _ToSyntaxTree(PlainSyntaxTree):
         # grouped: the power belongs to the name, as in tanh^{2}(x) = (tanh(x))^2; for a
         # quantity z^{3}(a + b) the builder makes it z³ (a + b)
         call = Call(normalize_name(str(callee)), _node(argument), _at(callee), grouped=True)
-        return Binary("^", call, _node(exponent), start_offset(_node(exponent)))
+        return PoweredCall("^", call, _node(exponent), start_offset(_node(exponent)))
+
+    def group(self, children: list[Node]) -> Node:
+        (node,) = children
+        if isinstance(node, PoweredCall):  # (w^{2}(1 - p))^{2} squares the whole product
+            return Binary(node.op, node.left, node.right, node.offset)
+        return super().group(children)
 
     def binary(self, children: list[lark.Token | Node]) -> Binary:
         left, operator, right = children

@@ -22,8 +22,27 @@ from derive.softmax import Softmax
 NOTATIONS = ("matrix", "index", "scalar")
 PRINTABLE_NODES = 220  # largest substituted answer (nodes, written out as a tree) printed in full
 
+
+class Broadcast:
+    """The rule key of a vector or scalar spread across a batch (𝟏 b, b 𝟏ᵀ, b 𝟏)."""
+
+
+class RowSoftmax:
+    """The rule key of softmax over the rows (or columns) of a matrix."""
+
+
 # The rule each node type applies, as a solution key states it (denominator layout).
 RULES: dict[type, tuple[str, str]] = {
+    Broadcast: (
+        "broadcast across the batch: the gradient sums over the examples",
+        r"Z = \mathbf{1} b:\ \delta_b \mathrel{+}= \mathbf{1}^{\top} \delta_Z"
+        r" = \textstyle\sum_i (\delta_Z)_{i,:}",
+    ),
+    RowSoftmax: (
+        "softmax of each row",
+        r"P = \operatorname{softmax}(Z):\ \delta_Z \mathrel{+}= P \odot \delta_P"
+        r" - ((P \odot \delta_P) \mathbf{1} \mathbf{1}^{\top}) \odot P",
+    ),
     sp.MatMul: (
         "matrix product",
         r"Z = AB:\ \delta_A \mathrel{+}= \delta_Z B^{\top},"
@@ -173,8 +192,17 @@ def _rule_text(adjoint: Adjoint, users: str, onehot: frozenset[str] = frozenset(
         name = RULES[kinds[0]][0]
         found.append(name[:1].upper() + name[1:])
     if adjoint.inlined is not None and onehot:
-        found.append(f"{', '.join(sorted(onehot))} is one-hot: its entries sum to 1")
+        if _matrix_onehot(adjoint, onehot):
+            found.append(f"each row of {', '.join(sorted(onehot))} is one-hot: it sums to 1")
+        else:
+            found.append(f"{', '.join(sorted(onehot))} is one-hot: its entries sum to 1")
     return "; ".join(found) + ("." if found else "")
+
+
+def _matrix_onehot(adjoint: Adjoint, onehot: frozenset[str]) -> bool:
+    """True when a one-hot target the step relies on is a matrix (its rows are one-hot)."""
+    symbols = adjoint.definition.atoms(sp.MatrixSymbol)
+    return any(s.name in onehot and s.shape[1] != 1 for s in symbols)
 
 
 def _rule_math(adjoint: Adjoint) -> Tex | None:
@@ -204,9 +232,25 @@ def _nearest_above(expr: sp.Basic, symbol: sp.Basic, above: type | None) -> set[
     if not expr.args or not expr.has(symbol):
         return set()
     here = next((kind for kind in RULES if isinstance(expr, kind)), above)  # MatMul before Mul
+    if isinstance(expr, sp.MatMul) and _spreads(expr, symbol):
+        here = Broadcast
+    if isinstance(expr, Softmax) and expr.shape[1] != 1:
+        here = RowSoftmax
     if isinstance(expr, sp.Mul) and len(expr.args) == 2 and expr.args[0] == -1:
         here = above  # a sign is not a step's rule: in (t − y)² the rule for y is the power
     return set().union(*(_nearest_above(arg, symbol, here) for arg in expr.args))
+
+
+def _spreads(product: sp.MatMul, symbol: sp.Basic) -> bool:
+    """True for 𝟏 b, b 𝟏ᵀ or 𝟏 bᵀ: ``symbol`` next to nothing but all-ones factors."""
+    _, factors = product.as_coeff_matrices()
+    ones = [f for f in factors if isinstance(f, sp.OneMatrix)]
+    others = [f for f in factors if not isinstance(f, sp.OneMatrix)]
+    return bool(ones) and len(others) == 1 and others[0] in (symbol, transpose_of(symbol))
+
+
+def transpose_of(symbol: sp.Basic) -> sp.Basic:
+    return symbol.T if isinstance(symbol, sp.MatrixExpr) else symbol
 
 
 def _index_line(symbol: sp.Basic, value: sp.Basic) -> Line:

@@ -10,6 +10,7 @@ from derive.engine import backward
 from derive.examples import EXAMPLES, example_path
 from derive.functions import sigmoid
 from derive.load import load_network
+from derive.problem_set import is_problem_set
 from derive.solve import solve
 from tests.conftest import network_from, residual_chain_yaml
 
@@ -18,7 +19,9 @@ def _scalars(names: str) -> list[sp.Symbol]:
     return list(sp.symbols(names))
 
 
-NETWORK_EXAMPLES = sorted(name for name in EXAMPLES if name != "seeds")
+NETWORK_EXAMPLES = sorted(
+    name for name in EXAMPLES if name != "seeds" and not is_problem_set(example_path(name))
+)
 
 
 @pytest.mark.parametrize("name", NETWORK_EXAMPLES, ids=NETWORK_EXAMPLES)
