@@ -47,6 +47,7 @@ _REFERENCE = re.compile(
     r"_(?:t(?![A-Za-z0-9_])|\{(?P<index>[^{}]*)\})"
 )
 _INDEX = re.compile(r"\s*t\s*(?:(?P<sign>[+-])\s*(?P<shift>[0-9]+))?\s*")
+_STEP_INDEX = re.compile(r"(?<![A-Za-z0-9_])t(?![A-Za-z0-9_])")  # x_{i+k} is another index's
 _SUM_CALL = re.compile(rf"(?<![A-Za-z0-9_]){SUM}\s*\(")
 _TARGET = re.compile(r"\s*(?P<name>[^=]*?)\s*=")
 
@@ -73,7 +74,8 @@ class Recurrence:
 def unrolled(reader: YamlReader, entries: Entries) -> Entries:
     """A network file's entries with its ``sequence:`` section unrolled into the others: the
     per-step givens join ``given``, every step's equations come first in ``forward``, and
-    ``sum_t(...)`` and ``y_t`` list items are expanded in loss, forward, variants, onehot, wrt."""
+    ``sum_t(...)`` and ``y_t`` list items are expanded in loss, forward, variants, onehot, wrt;
+    an upstream gradient ``h_t: dh_t`` pairs every step's (h_1: dh_1, …)."""
     sequence_key, section = entries["sequence"]
     sequence = read_section(reader, section)
     result = {key: value for key, value in entries.items() if key != "sequence"}
@@ -99,6 +101,9 @@ def unrolled(reader: YamlReader, entries: Entries) -> Entries:
     if isinstance(variants, yaml.MappingNode):
         pairs = [(label, unroller.outside_node(value)) for label, value in variants.value]
         result["variants"] = (variants_key, _mapping(variants, pairs))
+    upstream_key, upstream = result.get("upstream", (sequence_key, None))
+    if isinstance(upstream, yaml.MappingNode):
+        result["upstream"] = (upstream_key, _mapping(upstream, unroller.pairs(upstream.value)))
     for role in ("wrt", "onehot"):
         role_key, names = result.get(role, (sequence_key, None))
         if isinstance(names, yaml.SequenceNode):
@@ -303,6 +308,26 @@ class Unroller:
             found += [_scalar(item, f"{base}_{step}") for step in range(1, self.steps + 1)]
         return found
 
+    def pairs(self, pairs: list[tuple[yaml.Node, yaml.Node]]) -> list[tuple[yaml.Node, yaml.Node]]:
+        """A mapping's pairs with a per-step ``h_t: dh_t`` standing for every step's pair."""
+        found: list[tuple[yaml.Node, yaml.Node]] = []
+        for key, value in pairs:
+            reference = (
+                _REFERENCE.fullmatch(key.value) if isinstance(key, yaml.ScalarNode) else None
+            )
+            if reference is None or reference.group("base") not in self.bases:
+                found.append((key, self.outside_node(value)))
+                continue
+            assert isinstance(key, yaml.ScalarNode)
+            for step in range(1, self.steps + 1):
+                name = self.reference(reference, step, self.reader.span(key), 0)
+                if isinstance(value, yaml.ScalarNode) and not _is_null(value):
+                    text = self.at_step(value.value, step, self.reader.span(value))
+                    found.append((_scalar(key, name), _scalar(value, text)))
+                else:
+                    found.append((_scalar(key, name), value))
+        return found
+
     def at_step(self, text: str, step: int, span: TextSpan, start: int = 0) -> str:
         """``text`` at step ``step``: every per-step reference replaced by its name."""
 
@@ -314,6 +339,8 @@ class Unroller:
     def reference(self, found: re.Match[str], step: int, span: TextSpan, start: int) -> str:
         """The name a per-step reference stands for at ``step``."""
         written, base = found.group(), found.group("base")
+        if not _is_step(found):
+            return written  # another index's (the indices section expands it)
         location = span.location(start + found.start())
         if base == "sum" and found.group("index") is None:
             message = (
@@ -393,7 +420,7 @@ class Unroller:
     def check_unindexed(self, text: str, span: TextSpan, start: int, end: int) -> None:
         """No per-step reference between ``start`` and ``end`` of an equation outside the
         sequence: it names one quantity per step, and the equation is written once."""
-        found = _REFERENCE.search(text, start, end)
+        found = next((f for f in _REFERENCE.finditer(text, start, end) if _is_step(f)), None)
         if found is None:
             return
         base = found.group("base")
@@ -405,6 +432,12 @@ class Unroller:
             f"('{base}_{self.steps}') or sum over the steps with {SUM}(...)"
         )
         raise InputFileError(message, location=location)
+
+
+def _is_step(found: re.Match[str]) -> bool:
+    """Whether a reference is indexed by the step: h_t, h_{t-1}, but not x_{i+k-1}."""
+    index = found.group("index")
+    return index is None or _STEP_INDEX.search(index) is not None
 
 
 def _added(terms: list[str]) -> str:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+import yaml
 from click.testing import CliRunner
 
 from cli import main
-from derive import limits
+from derive import limits, sequences
 from derive.engine import backward
 from derive.errors import (
     DeriveError,
@@ -21,7 +22,7 @@ from derive.errors import (
     UnknownSymbolError,
 )
 from derive.examples import EXAMPLES, example_path
-from derive.load import load_network, parse_network_text
+from derive.load import YamlReader, load_network, parse_network_text
 from derive.solve import solve
 
 RNN = """\
@@ -446,9 +447,9 @@ SEQUENCE_ERRORS = [
     ),
     (
         "index other than t",
-        _file(step="h_t = tanh(W h_{s-1})"),
+        _file(step="h_t = tanh(W h_{2*t})"),
         InputFileError,
-        "'h_{s-1}': a step index is t, t-1, t+1, … in braces, not 's-1'",
+        "'h_{2*t}': a step index is t, t-1, t+1, … in braces, not '2*t'",
         6,
         20,
     ),
@@ -534,3 +535,31 @@ def test_unknown_key_message_lists_sequence() -> None:
         parse_network_text(f"{RNN}steps: 3\n", source="rnn.yaml")
     assert caught.value.message.startswith("unknown key 'steps' (a network file has given,")
     assert "grading, sequence" in caught.value.message
+
+
+def test_upstream_gradient_of_every_step_pairs_the_steps() -> None:
+    text = """\
+given: {W: matrix H H, U: matrix H D, b: vector H, h_0: vector H}
+sequence:
+  steps: 3
+  given: {x_t: vector D, dh_t: vector H}
+  forward:
+    - h_t = tanh(W h_{t-1} + U x_t + b)
+upstream: {h_t: dh_t}
+wrt: [W, U, b, h_0]
+"""
+    network = parse_network_text(text, source="rnn_backward.yaml")
+    assert network.loss.text.endswith("= sum(dh_1 .* h_1) + sum(dh_2 .* h_2) + sum(dh_3 .* h_3)")
+    (part,) = solve(network).parts
+    assert part.verification is not None and part.verification.ok
+
+
+def test_indices_other_than_the_step_are_left_for_the_indices_section() -> None:
+    text = _file(step="h_t = tanh(W h_{t-1} + z_{i+1})")
+    reader = YamlReader(text, "seq.yaml")
+    entries = reader.mapping(reader.compose(), "a network file", "a mapping")
+    forward = sequences.unrolled(reader, entries)["forward"][1]
+    assert isinstance(forward, yaml.SequenceNode)
+    assert [item.value for item in forward.value] == [
+        f"h_{t} = tanh(W h_{t - 1} + z_{{i+1}})" for t in (1, 2, 3)
+    ]
