@@ -16,7 +16,7 @@ from derive.errors import ShapeError
 from derive.model import Shape
 
 SCALAR: Shape = (sp.Integer(1), sp.Integer(1))
-GELU_CUBIC = sp.Rational("0.044715")  # the cubic coefficient of GELU's tanh approximation
+GELU_CUBIC = sp.Float("0.044715")  # the cubic coefficient of GELU's tanh approximation
 
 
 def _step(x: sp.Expr) -> sp.Expr:

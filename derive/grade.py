@@ -121,6 +121,6 @@ def read_answer(text: str, scope: Scope, *, span: TextSpan) -> Shaped:
     with limits.using(
         bound.raised(expression_chars=max(bound.expression_chars, bound.answer_chars))
     ):
-        if "\\" in stripped or "{" in stripped:
+        if "\\" in stripped or "{" in stripped or "[" in stripped:  # 1[z > 0] is LaTeX's
             return read_latex(stripped, scope, span=span)
         return build_expression(stripped, scope, span=span)

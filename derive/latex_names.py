@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from derive.functions import ACTIVATIONS
-from derive.functions_piecewise import normal_cdf, normal_pdf
+from derive.functions import ACTIVATIONS, Activation, Parameter
+from derive.functions_piecewise import is_equal, normal_cdf, normal_pdf
 
 # Scalar functions a formula may call, by the name the reader normalises them to; applied to
 # a vector or matrix they act entry by entry (abs, sign, sqrt, sin, cos are in the table).
@@ -22,6 +22,20 @@ READ_FUNCTIONS: dict[str, Callable[[sp.Expr], sp.Expr]] = {
     "step": sp.Heaviside,
     "Phi": normal_cdf,  # GELU's normal distribution function Φ and density φ
     "phi": normal_pdf,
+    "is_equal": is_equal,  # 𝕀[a = b], read from the indicator's brackets
+}
+
+# Calls with arguments after x, as the network language builds them, and 𝕀[a = b] (the
+# derivative of a max over entries), which only a formula writes.
+READ_CALLS: dict[str, Activation] = {
+    **ACTIVATIONS,
+    "is_equal": Activation(
+        "is_equal",
+        is_equal,
+        lambda x: sp.ZeroMatrix(*x.shape),
+        r"\mathbb{I}[a = b]",
+        (Parameter("b"),),
+    ),
 }
 
 # Other spellings of the same functions: σ is the sigmoid unless the problem declares a σ.

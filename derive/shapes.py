@@ -26,6 +26,7 @@ from derive.errors import (
     UnsupportedError,
 )
 from derive.functions import ACTIVATIONS, ENTRY, VECTOR_FUNCTIONS, Activation, elementwise
+from derive.latex_names import ALIASES
 from derive.model import Quantity, Shape
 from derive.parse import (
     Binary,
@@ -265,6 +266,9 @@ class ExpressionBuilder:
                 raise self.fail(UnsupportedError, message, node.more[0].offset)
             factor = self.name(name, node.offset)
             return self.multiply(factor, self.build(node.argument), node.offset)
+        if ALIASES.get(name, name) == "step":  # step(z), H(z), Heaviside(z): 𝕀[z > 0]
+            self._check_arity(node, 1, 1, "z")
+            return self.apply(sp.Heaviside, self.build(node.argument))
         known = ", ".join(self._function_names())
         message = f"unknown function '{name}'; known: {known} (declare others under 'functions')"
         raise self.fail(UnknownFunctionError, message, node.offset)

@@ -188,9 +188,10 @@ EXPRESSION_ERRORS = [
     (
         "c + softmin(y)",
         UnknownFunctionError,
-        "in 'c + softmin(y)': unknown function 'softmin'; known: abs, cos, elu, exp, f, log, "
-        "mean, norm, relu, sigmoid, sign, silu, sin, softmax, softplus, softsign, sqrt, sum, "
-        "swish, tanh (declare others under 'functions')",
+        "in 'c + softmin(y)': unknown function 'softmin'; known: abs, clip, cos, det, diag, elu, "
+        "exp, f, gelu, gelu_tanh, hardtanh, huber, inv, leaky_relu, log, logdet, max, mean, "
+        "min, norm, norm1, norm2, relu, sigmoid, sign, silu, sin, softmax, softplus, softsign, "
+        "sqrt, sum, swish, tanh, tr (declare others under 'functions')",
         5,
     ),
 ]
