@@ -56,7 +56,7 @@ def _tidy_node(node: sp.Basic) -> sp.Basic:
     """One node whose arguments are already tidy."""
     if isinstance(node, sp.MatAdd):
         terms = [part for term in node.args for part in _distribute(term)]
-        return sp.MatAdd(*terms).doit(deep=False)
+        return _common_factor(sp.MatAdd(*terms).doit(deep=False))
     if isinstance(node, sp.MatMul):
         coefficient, matrices = node.as_coeff_matrices()
         matrices = [m for m in _fold_ones(matrices) if not isinstance(m, sp.Identity)] or [
@@ -69,13 +69,40 @@ def _tidy_node(node: sp.Basic) -> sp.Basic:
         if coefficient == 1 and len(matrices) == 1:
             return matrices[0]
         if len(matrices) == 1 and isinstance(matrices[0], sp.MatAdd):  # c (A + B) → c A + c B
-            return sp.MatAdd(*_distribute(node)).doit(deep=False)
+            return _common_factor(sp.MatAdd(*_distribute(node)).doit(deep=False))
         return node
     if isinstance(node, HadamardProduct):
         return _drop_ones(node)
     if isinstance(node, sp.Add):
         return _factor_sum(node)
     return node
+
+
+def _common_factor(total: sp.Basic) -> sp.Basic:
+    """1/N P − 1/N Y → 1/N (P − Y): a scalar every term of a matrix sum carries, pulled out
+    once the like terms are combined (the batch mean of a key's (P − Y)/N)."""
+    if not isinstance(total, sp.MatAdd):
+        return total
+    scales = []
+    for term in total.args:
+        coefficient = term.as_coeff_matrices()[0] if isinstance(term, sp.MatMul) else sp.S.One
+        numeric, symbolic = sp.sympify(coefficient).as_coeff_Mul()
+        scales.append((abs(numeric), symbolic))
+    first = scales[0]
+    if first == (1, 1) or any(scale != first for scale in scales[1:]):
+        return total
+    factor = first[0] * first[1]
+    inner = [
+        sp.MatMul(term.as_coeff_matrices()[0] / factor, *term.as_coeff_matrices()[1])
+        for term in total.args
+    ]
+    return sp.MatMul(factor, sp.MatAdd(*[_unit(t) for t in inner]))
+
+
+def _unit(term: sp.MatMul) -> sp.Basic:
+    coefficient, matrices = term.as_coeff_matrices()
+    product = matrices[0] if len(matrices) == 1 else sp.MatMul(*matrices)
+    return product if coefficient == 1 else sp.MatMul(coefficient, product)
 
 
 def _fold_ones(matrices: list[sp.Basic]) -> list[sp.Basic]:
