@@ -165,6 +165,9 @@ class is_equal(sp.Function):  # noqa: N801
 class entry_max(sp.Function):  # noqa: N801
     """The largest entry of a vector or matrix (max pooling over a window)."""
 
+    def _eval_is_commutative(self) -> bool:
+        return True  # a scalar, although its argument is a matrix
+
     def fdiff(self, argindex: int = 1) -> sp.Basic:
         # δ_x = δ_z 𝕀[x = max(x)]: the arg-max entry takes the whole adjoint
         return _entrywise_indicator(self.args[0], self)
@@ -172,6 +175,9 @@ class entry_max(sp.Function):  # noqa: N801
 
 class entry_min(sp.Function):  # noqa: N801
     """The smallest entry of a vector or matrix."""
+
+    def _eval_is_commutative(self) -> bool:
+        return True  # a scalar, although its argument is a matrix
 
     def fdiff(self, argindex: int = 1) -> sp.Basic:
         # δ_x = δ_z 𝕀[x = min(x)]

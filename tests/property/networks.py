@@ -28,6 +28,8 @@ SCALAR: Shape = (1, 1)
 SIZES = {"n": 5, "k": 6, "m": 7}  # the named dims: distinct, and distinct from 1..4
 FUNCTIONS = ("sigmoid", "tanh", "relu", "softplus", "exp", "log")
 FUNCTIONS += ("abs", "sqrt", "sin", "cos", "elu", "silu", "softsign")
+FUNCTIONS += ("leaky_relu", "gelu", "gelu_tanh", "hardtanh", "clip", "huber")
+EXTREMA = ("max", "min")  # max(a, b) entrywise, or max(x) over the entries
 VECTOR_FUNCTIONS = ("sum", "norm", "softmax")
 MAGNITUDE_LIMIT = 20.0  # a quantity typically larger than this is squashed with tanh
 EXP_LIMIT = 3.0  # exp only of arguments typically below this
@@ -86,10 +88,15 @@ class Transpose:
 class Call:
     function: str
     argument: Node
+    more: tuple[Node, ...] = ()  # arguments after the first: leaky_relu(x, 0.2), max(a, b)
 
     @property
     def shape(self) -> Shape:
-        return SCALAR if self.function in ("sum", "norm") else self.argument.shape
+        if self.function in ("sum", "norm") or (self.function in EXTREMA and not self.more):
+            return SCALAR
+        if self.function in EXTREMA and is_scalar(self.argument.shape):
+            return self.more[0].shape  # max(c, X) spreads the scalar
+        return self.argument.shape
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,7 @@ def children(node: Node) -> tuple[Node, ...]:
         case Neg() | Transpose():
             return (node.operand,)
         case Call():
-            return (node.argument,)
+            return (node.argument, *node.more)
         case Op():
             return (node.left, node.right)
         case _:
@@ -174,7 +181,8 @@ def text(node: Node) -> str:
         case Num():
             return node.text
         case Call():
-            return f"{node.function}({text(node.argument)})"
+            inside = ", ".join(text(argument) for argument in (node.argument, *node.more))
+            return f"{node.function}({inside})"
         case Neg():
             return "-" + _wrapped(node.operand, SIGNED)
         case Transpose():
@@ -212,9 +220,18 @@ class Backend:
     name: str
     number: Callable[[float], Array]
     matmul: Callable[[Array, Array], Array]
-    functions: Mapping[str, Callable[[Array], Array]]
+    functions: Mapping[str, Callable[..., Array]]  # x, then any arguments after it
     absolute: Callable[[Array], Array]
     generic: Callable[[Array], Array]  # a function declared under 'functions:'
+
+
+_ERF = np.vectorize(math.erf)
+GELU_SCALE = math.sqrt(2.0 / math.pi)
+
+
+def _numpy_huber(x: Array, delta: Array = 1.0) -> Array:
+    size = np.abs(x)
+    return np.where(size <= delta, 0.5 * x * x, delta * (size - 0.5 * delta))
 
 
 def _numpy_softmax(z: Array) -> Array:
@@ -240,6 +257,14 @@ NUMPY = Backend(
         "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
         "silu": lambda x: x * np.exp(-np.logaddexp(0.0, -x)),
         "softsign": lambda x: x / (1.0 + np.abs(x)),
+        "leaky_relu": lambda x, alpha=0.01: np.where(x > 0, x, alpha * x),
+        "gelu": lambda x: x * 0.5 * (1.0 + _ERF(x / math.sqrt(2.0))),
+        "gelu_tanh": lambda x: 0.5 * x * (1 + np.tanh(GELU_SCALE * (x + 0.044715 * x**3))),
+        "hardtanh": lambda x: np.clip(x, -1.0, 1.0),
+        "clip": lambda x, a, b: np.minimum(np.maximum(x, a), b),
+        "huber": _numpy_huber,
+        "max": lambda a, b=None: np.max(a, keepdims=True) if b is None else np.maximum(a, b),
+        "min": lambda a, b=None: np.min(a, keepdims=True) if b is None else np.minimum(a, b),
         "sum": lambda x: np.sum(x, keepdims=True),
         "norm": lambda x: np.sqrt(np.sum(x * x, keepdims=True)),
         "softmax": _numpy_softmax,
@@ -255,6 +280,17 @@ def torch_backend() -> Backend | None:
         import torch
     except ImportError:
         return None
+    functional = torch.nn.functional
+
+    def huber(x: Array, delta: Array | float = 1.0) -> Array:
+        if isinstance(delta, float):
+            return functional.huber_loss(x, torch.zeros_like(x), reduction="none", delta=delta)
+        size = torch.abs(x)
+        return torch.where(size <= delta, 0.5 * x * x, delta * (size - 0.5 * delta))
+
+    def extremum(pick: Callable[..., Array], reduce: Callable[[Array], Array]) -> Callable:
+        return lambda a, b=None: reduce(a).reshape(1, 1) if b is None else pick(a, b)
+
     return Backend(
         name="torch",
         number=lambda value: torch.full((1, 1), value, dtype=torch.float64),
@@ -273,6 +309,14 @@ def torch_backend() -> Backend | None:
             "elu": torch.nn.functional.elu,
             "silu": torch.nn.functional.silu,
             "softsign": torch.nn.functional.softsign,
+            "leaky_relu": lambda x, alpha=0.01: torch.where(x > 0, x, alpha * x),
+            "gelu": functional.gelu,
+            "gelu_tanh": lambda x: functional.gelu(x, approximate="tanh"),
+            "hardtanh": functional.hardtanh,
+            "clip": lambda x, a, b: torch.minimum(torch.maximum(x, a), b),
+            "huber": huber,
+            "max": extremum(torch.maximum, torch.max),
+            "min": extremum(torch.minimum, torch.min),
             "sum": lambda x: x.sum().reshape(1, 1),
             "norm": lambda x: torch.sqrt((x * x).sum()).reshape(1, 1),
             "softmax": lambda z: torch.softmax(z, dim=0),
@@ -297,7 +341,8 @@ def evaluate(node: Node, values: Mapping[str, Array], backend: Backend) -> Array
             argument = evaluate(node.argument, values, backend)
             if node.function == "norm" and is_scalar(node.argument.shape):
                 return backend.absolute(argument)  # the norm of a scalar is |x|
-            return backend.functions.get(node.function, backend.generic)(argument)
+            more = [evaluate(item, values, backend) for item in node.more]
+            return backend.functions.get(node.function, backend.generic)(argument, *more)
         case Op(op="^") if is_constant(node.right):
             return evaluate(node.left, values, backend) ** constant(node.right)
         case Op():
@@ -332,6 +377,27 @@ def constant(node: Node) -> float:
             return constant(node.left) ** constant(node.right)
     raise ValueError(f"not a constant exponent: {text(node)}")
 
+
+def _gap(x: Array, larger: bool) -> Array:
+    """How far the largest (smallest) entry is from the next: max(x) has a kink at a tie."""
+    entries = np.sort(np.asarray(x).reshape(-1))
+    if entries.size < 2:
+        return np.inf
+    return entries[-1] - entries[-2] if larger else entries[1] - entries[0]
+
+
+# Where each kinked function's derivative jumps, as distances of its arguments from the kinks.
+KINKS: dict[str, Callable[..., list[Array]]] = {
+    "leaky_relu": lambda x, *_: [x],
+    "hardtanh": lambda x: [x - 1, x + 1],
+    "clip": lambda x, a, b: [x - a, x - b],
+    "huber": lambda x, delta=1.0: [x - delta, x + delta],
+    "max": lambda a, b=None: [_gap(a, True)] if b is None else [a - b],
+    "min": lambda a, b=None: [_gap(a, False)] if b is None else [a - b],
+}
+
+
+PIECEWISE = (*KINKS, "gelu", "gelu_tanh")
 
 # --- a generated network -------------------------------------------------------------------
 
@@ -415,13 +481,19 @@ class GeneratedNetwork:
         return values
 
     def at_kink(self, values: Mapping[str, np.ndarray]) -> bool:
-        """Whether relu or norm is evaluated exactly at its kink, 0, at this point."""
+        """Whether relu, norm or another kinked function is evaluated exactly at a kink here
+        (torch's convention there is not derive's)."""
         for _, rhs in self.equations:
             for node in walk(rhs):
                 if isinstance(node, Call) and node.function in ("relu", "norm"):
                     argument = np.abs(evaluate(node.argument, values, NUMPY))
                     nearest = argument.min() if node.function == "relu" else argument.max()
                     if nearest < 1e-9:
+                        return True
+                elif isinstance(node, Call) and node.function in KINKS:
+                    arguments = [evaluate(a, values, NUMPY) for a in (node.argument, *node.more)]
+                    distances = KINKS[node.function](*arguments)
+                    if min(float(np.abs(d).min()) for d in distances) < 1e-9:
                         return True
         return False
 
@@ -567,7 +639,11 @@ class _Drawing:
                 return float(node.text) == 0
             case Call(function="relu"):
                 return True
-            case Call(function="tanh" | "sum" | "norm") | Neg() | Transpose():
+            case Call(function="max" | "min" | "clip"):
+                return True  # a tie or a bound, which a relu's zero may meet
+            case Call(function="tanh" | "sum" | "norm" | "leaky_relu" | "gelu" | "gelu_tanh"):
+                return any(self.may_vanish(child) for child in children(node))
+            case Call(function="hardtanh") | Neg() | Transpose():
                 return any(self.may_vanish(child) for child in children(node))
             case Op(op="+" | "-"):
                 return self.may_vanish(node.left) and self.may_vanish(node.right)
@@ -648,12 +724,14 @@ class _Drawing:
         rows, cols = shape
         kinds = [("leaf", 2), ("activation", 4), ("add", 2), ("subtract", 1), ("number_add", 1)]
         kinds += [("scale", 2), ("hadamard", 1), ("matmul", 2), ("divide", 1), ("twice", 1)]
+        kinds.append(("kinked", 2 if is_scalar(shape) else 1))  # leaky_relu, gelu, clip, …
         if not is_scalar(shape):
             kinds.append(("transpose", 1))
         if cols == 1 and rows != 1:
             kinds += [("softmax", 1), ("layer", 2)]
         if is_scalar(shape):
             kinds += [("sum", 2), ("norm", 1), ("power", 2), ("quadratic", 1), ("layer", 1)]
+            kinds.append(("extreme", 1))
         node: Node = getattr(self, self.weighted(kinds))(shape, depth)
         return Call("tanh", node) if self.magnitude(node) > MAGNITUDE_LIMIT else node
 
@@ -662,8 +740,13 @@ class _Drawing:
         options = [("tanh", 3), ("sigmoid", 3), ("relu", 2), ("softplus", 2), ("exp", 2)]
         options += [("abs", 1), ("sin", 1), ("cos", 1), ("elu", 1), ("silu", 1), ("softsign", 1)]
         function = self.weighted([*options, ("log", 2), ("sqrt", 1), ("declared", 1)])
+        function = self.weighted([(function, 8), ("piecewise", 1)])  # few draws, many names
+        if function == "piecewise":
+            function = self.draw(st.sampled_from(PIECEWISE))
         if function in ("log", "sqrt"):
             return Call(function, self.positive(shape, depth - 1))
+        if function in (*KINKS, "gelu", "gelu_tanh"):
+            return self.piecewise(function, shape, depth)
         if function == "declared":  # `functions: [f]`, an arbitrary differentiable function
             function = "f"
             self.functions.add(function)
@@ -671,6 +754,45 @@ class _Drawing:
         if function == "exp" and self.magnitude(argument) > EXP_LIMIT:
             argument = Call("tanh", argument)  # exp(tanh(u)) stays below e
         return Call(function, argument)
+
+    def piecewise(self, function: str, shape: Shape, depth: int) -> Node:
+        """leaky_relu, gelu, hardtanh, clip, huber, or max/min of two operands (one may be a
+        scalar); an argument a relu may zero is moved off the kink at 0 first."""
+        argument = self.expression(shape, depth - 1)
+        if function == "leaky_relu" and self.may_vanish(argument):
+            argument = Op("+", Num("1"), argument)
+        more: tuple[Node, ...] = ()
+        if function == "leaky_relu":
+            slope = self.weighted([("default", 2), ("number", 1), ("given", 1)])
+            if slope != "default":
+                self.tags.add("leaky_relu with a parameter")
+                number = Num(self.weighted([("0.2", 1), ("0.1", 1)]))
+                more = (number if slope == "number" else self.given_leaf(SCALAR),)
+        elif function == "clip":
+            low, high = self.weighted([(("0.5", "1"), 1), (("1", "0.5"), 1), (("2", "2"), 1)])
+            more = (Neg(Num(low)), Num(high))
+        elif function == "huber" and self.chance(50):
+            more = (Num(self.weighted([("0.5", 1), ("2", 1)])),)
+        elif function in EXTREMA:
+            other_shape = SCALAR if not is_scalar(shape) and self.chance(30) else shape
+            other: Node = Ref(self.new_given(other_shape), other_shape)  # no tie with it
+            if is_scalar(other_shape) and self.chance(30):
+                other = self.number()
+            if is_scalar(other_shape) and not is_scalar(shape):
+                self.tags.add(f"{function} of a scalar and a matrix")
+            argument, other = (argument, other) if self.chance(50) else (other, argument)
+            more = (other,)
+        return Call(function, argument, more)
+
+    def kinked(self, shape: Shape, depth: int) -> Node:
+        return self.piecewise(self.draw(st.sampled_from(PIECEWISE)), shape, depth)
+
+    def extreme(self, shape: Shape, depth: int) -> Node:
+        """max(x) or min(x), over the entries; a relu's zeros (a tie) get a given added."""
+        argument = self.expression(self.nonscalar_shape(), depth - 1)
+        if self.may_vanish(argument):
+            argument = Op("+", argument, self.given_leaf(argument.shape))
+        return Call(self.weighted([("max", 1), ("min", 1)]), argument)
 
     def positive(self, shape: Shape, depth: int) -> Node:
         """An expression positive by construction, for log: σ(u), 1 + u ⊙ u, softmax(u), …"""
@@ -1014,9 +1136,13 @@ class _Drawing:
         a = self.magnitude(node.argument)
         entries = math.sqrt(size(node.argument.shape[0]) * size(node.argument.shape[1]))
         bounded = {"sigmoid": 1.0, "tanh": 1.0, "softmax": 1.0, "sin": 1.0, "cos": 1.0}
-        bounded["softsign"] = 1.0
+        bounded |= {"softsign": 1.0, "hardtanh": 1.0, "clip": 2.0}
         if node.function in bounded:
             return bounded[node.function]
+        if node.function in EXTREMA and node.more:
+            return max(a, self.magnitude(node.more[0]))
+        if node.function == "huber":
+            return 2 * a
         if node.function == "exp":
             return math.exp(min(a, 50.0))
         if node.function == "log":
@@ -1075,6 +1201,11 @@ README_CONSTRUCTS: dict[str, str] = {
     "sum(x)": "sum()",
     "norm(x)": "norm()",
     "softmax(z)": "softmax()",
+    "leaky_relu(x, alpha)": "leaky_relu with a parameter",
+    "clip(x, a, b)": "clip entrywise",
+    "huber(x, delta)": "huber entrywise",
+    **{f"{f}(a, b)": f"{f} of two" for f in EXTREMA},
+    **{f"{f}(x)": f"{f}()" for f in EXTREMA},
     "-t^T log(p)": "loss softmax_ce",
     "1 - y": "number added to a vector",
 }
@@ -1082,6 +1213,7 @@ README_CONSTRUCTS: dict[str, str] = {
 # Features beyond the README's table that the brief for this suite asks the generator to cover.
 ARCHITECTURE_FEATURES = (
     *(f"{function} of a scalar" for function in FUNCTIONS),
+    *(f"{function} of a scalar and a matrix" for function in EXTREMA),
     "scale by a scalar given",
     "scale by a number",
     "scale by sum() or norm()",
@@ -1141,6 +1273,8 @@ def _node_features(node: Node, givens: set[str]) -> set[str]:
             scalar = is_scalar(node.argument.shape)
             if node.function in FUNCTIONS:
                 found.add(f"{node.function} {'of a scalar' if scalar else 'entrywise'}")
+            elif node.function in EXTREMA:
+                found.add(f"{node.function} of two" if node.more else f"{node.function}()")
             elif node.function in VECTOR_FUNCTIONS:
                 found.add(f"{node.function}()")
             else:

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from tests.property.networks import (
+    EXTREMA,
     FUNCTIONS,
     VECTOR_FUNCTIONS,
     Call,
@@ -40,7 +41,7 @@ _TOKEN = re.compile(
     r"|(?P<call>[A-Za-z][A-Za-z0-9_]*(?=\s*\())"
     r"|(?P<name>[A-Za-z][A-Za-z0-9_]*)"
     r"|(?P<transpose>\^\s*T(?![A-Za-z0-9_])|ᵀ)"
-    r"|(?P<op>\.\*|\*\*|[-−+*/⊙^()]))"
+    r"|(?P<op>\.\*|\*\*|[-−+*/⊙^(),]))"
 )
 
 
@@ -58,7 +59,7 @@ class _Reader:
     def __init__(
         self, source: str, shapes: Mapping[str, Shape], functions: Collection[str]
     ) -> None:
-        self.functions = frozenset((*FUNCTIONS, *VECTOR_FUNCTIONS, *functions))
+        self.functions = frozenset((*FUNCTIONS, *EXTREMA, *VECTOR_FUNCTIONS, *functions))
         self.tokens: list[tuple[str, str]] = []
         position = 0
         while source[position:].strip():
@@ -151,9 +152,13 @@ class _Reader:
         if kind == "call":
             self.take("(")
             argument = self.sum()
+            more = []
+            while self.peek()[1] == ",":
+                self.take()
+                more.append(self.sum())
             self.take(")")
             if value in self.functions:
-                return Call(value, argument), None
+                return Call(value, argument, tuple(more)), None
             factor = Ref(value, self.shapes[value])
             return Op(" ", factor, argument), (factor, argument)
         if value == "(":
