@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from derive import limits, sequences
+from derive import indices, limits, sequences
 from derive.build import InputLocations, build_network
 from derive.errors import InputFileError, Location
 from derive.model import Network
@@ -151,6 +151,7 @@ class YamlReader:
         """The network the whole text describes, or the mapping ``root`` inside it."""
         root = self.compose() if root is None else root
         entries = self.mapping(root, "a network file", "a mapping with the keys given, forward, …")
+        index_section = entries.pop("indices", None)  # read by derive/indices.py
         for key, (key_node, _) in entries.items():
             if key == "randomize":
                 raise InputFileError(RANDOMIZED, location=self.location(key_node))
@@ -160,6 +161,8 @@ class YamlReader:
                 raise InputFileError(message, location=self.location(key_node))
         if "sequence" in entries:  # one step of a recurrence, unrolled into the other keys
             entries = sequences.unrolled(self, entries)
+        if index_section:  # equations entry by entry, z_i = sum_k(w_k x_{i+k-1}) + b
+            entries = indices.expanded(self, {**entries, "indices": index_section})
         values = {key: value for key, (_, value) in entries.items() if not _is_null(value)}
         for key in REQUIRED_KEYS:
             if key == "loss" and "upstream" in entries and "loss" not in entries:
