@@ -20,7 +20,7 @@ from derive.parse import TextSpan
 
 REQUIRED_KEYS = ("given", "forward", "loss", "wrt")
 OPTIONAL_KEYS: tuple[str, ...] = ("title", "variants", "functions", "onehot", "assumptions")
-OPTIONAL_KEYS += ("grading", "sequence", "upstream")
+OPTIONAL_KEYS += ("grading", "sequence", "upstream", "indices")
 
 # What each key holds, as an error message says it: "'wrt' must be <this>, not ...".
 _EXPECTED = {
@@ -151,7 +151,6 @@ class YamlReader:
         """The network the whole text describes, or the mapping ``root`` inside it."""
         root = self.compose() if root is None else root
         entries = self.mapping(root, "a network file", "a mapping with the keys given, forward, …")
-        index_section = entries.pop("indices", None)  # read by derive/indices.py
         for key, (key_node, _) in entries.items():
             if key == "randomize":
                 raise InputFileError(RANDOMIZED, location=self.location(key_node))
@@ -161,8 +160,8 @@ class YamlReader:
                 raise InputFileError(message, location=self.location(key_node))
         if "sequence" in entries:  # one step of a recurrence, unrolled into the other keys
             entries = sequences.unrolled(self, entries)
-        if index_section:  # equations entry by entry, z_i = sum_k(w_k x_{i+k-1}) + b
-            entries = indices.expanded(self, {**entries, "indices": index_section})
+        if "indices" in entries:  # equations entry by entry, z_i = sum_k(w_k x_{i+k-1}) + b
+            entries = indices.expanded(self, entries)
         values = {key: value for key, (_, value) in entries.items() if not _is_null(value)}
         for key in REQUIRED_KEYS:
             if key == "loss" and "upstream" in entries and "loss" not in entries:

@@ -114,7 +114,7 @@ FILE_ERRORS: list[tuple[str, str, type[DeriveError], str, int, int]] = [
         f"{HEADER}forward: []\n{TAIL}outputs: [y]\n",
         InputFileError,
         "unknown key 'outputs' (a network file has given, forward, loss, wrt, title, variants, "
-        "functions, onehot, assumptions, grading, sequence, upstream)",
+        "functions, onehot, assumptions, grading, sequence, upstream, indices)",
         8,
         1,
     ),
