@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from derive import limits
+from derive import layers, limits
 from derive.errors import (
     InputFileError,
     Location,
@@ -179,7 +179,8 @@ class _NetworkBuilder:
         self.source = source
         self.locations = locations
         self.meaning: dict[str, str] = {
-            name: "a built-in function" for name in (*ACTIVATIONS, *VECTOR_FUNCTIONS)
+            name: "a built-in function"
+            for name in (*ACTIVATIONS, *VECTOR_FUNCTIONS, *layers.LAYERS)
         }
         self.dimensions: dict[str, sp.Symbol] = {}
         self.functions: dict[str, sp.FunctionClass] = {}  # generic ones, from 'functions'
@@ -269,14 +270,21 @@ class _NetworkBuilder:
         # what each equation may use, kept up to date in a loop (linear in the equations)
         known = dict(self.givens)
         later = {p.target: p.text for p in reversed(self.parsed)}
-        for parsed, span in zip(self.parsed, spans, strict=True):
-            location = span.location(parsed.target_offset)
-            meaning = f"defined by '{parsed.text}'"
-            self.claim(parsed.target, meaning, context=f"in '{parsed.text}': ", location=location)
-            equation = self.equation(parsed, span, known, later)
-            self.built.append(equation)
-            known[equation.target.name] = equation.target
-            later.pop(parsed.target, None)
+        written, self.parsed = self.parsed, []
+        for index, (layer, layer_span) in enumerate(zip(written, spans, strict=True)):
+            scope = Scope(known, self.functions, later, layer.target, frozenset(self.dimensions))
+            others = len(self.built) + len(written) - index - 1
+            # an equation, or a layer call's steps (derive.layers)
+            for parsed, span in layers.expanded(layer, layer_span, scope, equations=others):
+                location = span.location(parsed.target_offset)
+                meaning = f"defined by '{parsed.text}'"
+                context = f"in '{parsed.text}': "
+                self.claim(parsed.target, meaning, context=context, location=location)
+                equation = self.equation(parsed, span, known, later)
+                self.built.append(equation)
+                self.parsed.append(parsed)
+                known[equation.target.name] = equation.target
+                later.pop(parsed.target, None)
         loss = self.built[-1]
         if not loss.target.is_scalar:
             shape = format_shape(loss.target.shape)
@@ -302,6 +310,7 @@ class _NetworkBuilder:
         """The variant's equation, built in the place of the equation it replaces."""
         span = self.span(self.locations.variants, label)
         parsed = parse_equation(text, span=span)
+        layers.refuse_in_variant(parsed, label, span)
         location = span.location(parsed.target_offset)
         targets = [eq.target.name for eq in self.built]
         if parsed.target not in targets:

@@ -1,0 +1,112 @@
+"""Optional: the layer examples' gradients against torch autograd (skipped without torch).
+
+Each forward pass is written by hand with torch's own layers (layer_norm, batch_norm in
+training mode, a 0/1 mask scaled by 1/(1 − p)), not translated from derive's steps: an
+independent oracle for the expansion as well as for the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from derive.engine import backward
+from derive.evaluate import Evaluator
+from derive.examples import example_path
+from derive.load import load_network
+from derive.verify import concrete_dims, draw_point, forward
+
+torch = pytest.importorskip("torch")
+functional = torch.nn.functional
+
+Tensors = dict[str, "torch.Tensor"]
+EPS = 1e-5  # torch's default, and derive's when layernorm/batchnorm are given no eps
+
+
+def layernorm_loss(p: Tensors) -> torch.Tensor:
+    """CS231n's layernorm_backward: L = Σ dout ⊙ layer_norm(x) with γ, β over the features."""
+    out = functional.layer_norm(
+        p["x"], p["x"].shape[-1:], p["gamma"].reshape(-1), p["beta"].reshape(-1), eps=EPS
+    )
+    return (p["dout"] * out).sum()
+
+
+def batchnorm_loss(p: Tensors) -> torch.Tensor:
+    """CS231n's batchnorm_backward: batch statistics (training mode), biased variance."""
+    out = functional.batch_norm(
+        p["x"],
+        None,
+        None,
+        p["gamma"].reshape(-1),
+        p["beta"].reshape(-1),
+        training=True,
+        eps=EPS,
+    )
+    return (p["dout"] * out).sum()
+
+
+def dropout_loss(p: Tensors) -> torch.Tensor:
+    """Inverted dropout of the hidden layer with the given mask, as torch scales it."""
+    hidden = torch.relu(p["x"] @ p["W1"] + p["b1"])
+    dropped = hidden * p["m"] / (1 - p["p"])
+    return (p["dout"] * (dropped @ p["W2"] + p["b2"])).sum()
+
+
+def _mask(tensors: Tensors, rng: np.random.Generator) -> None:
+    """A real dropout mask of zeros and ones, drawn with p's probability of dropping."""
+    shape = tuple(tensors["m"].shape)
+    p = abs(float(tensors["p"]))
+    mask = (rng.uniform(size=shape) >= p).astype(float)
+    mask.flat[0], mask.flat[1] = 0.0, 1.0  # some units dropped, some kept
+    tensors["m"] = torch.tensor(mask, dtype=torch.float64)
+    tensors["p"] = torch.tensor(p, dtype=torch.float64)
+
+
+@pytest.mark.parametrize(
+    ("name", "oracle"),
+    [
+        ("cs231n-layernorm", layernorm_loss),
+        ("cs231n-batchnorm", batchnorm_loss),
+        ("dropout-hidden", dropout_loss),
+    ],
+    ids=["layernorm", "batchnorm", "dropout"],
+)
+@pytest.mark.parametrize("seed", [3, 11])
+def test_gradients_match_torch_autograd(
+    name: str, oracle: Callable[[Tensors], torch.Tensor], seed: int
+) -> None:
+    network = load_network(example_path(name))
+    dims = concrete_dims(network)
+    rng = np.random.default_rng(seed)
+    point = draw_point(network, dims, rng)
+    tensors = {
+        quantity.name: torch.tensor(np.asarray(point[quantity.symbol], dtype=float))
+        for quantity in network.givens.values()
+    }
+    if "m" in tensors:
+        _mask(tensors, rng)
+        for quantity in network.givens.values():
+            if quantity.name in ("m", "p"):
+                point[quantity.symbol] = (
+                    tensors[quantity.name].numpy()
+                    if quantity.name == "m"
+                    else float(tensors[quantity.name])
+                )
+    for wrt in network.wrt:
+        tensors[wrt] = tensors[wrt].to(torch.float64).requires_grad_(True)
+    loss = oracle(tensors)
+    loss.backward()
+
+    values = forward(network, point, dims)
+    assert float(values[network.loss.target.symbol]) == pytest.approx(loss.item(), rel=1e-9)
+    result = backward(network)
+    evaluator = Evaluator(values, dims)
+    for wrt in network.wrt:
+        derived = np.asarray(evaluator(result.adjoints[wrt].resolved), dtype=float)
+        gradient = tensors[wrt].grad
+        assert gradient is not None, wrt
+        expected = gradient.numpy()
+        assert np.abs(expected).max() > 0, wrt  # a zero gradient would compare trivially
+        assert np.allclose(derived.reshape(expected.shape), expected, rtol=1e-9, atol=1e-12), wrt
