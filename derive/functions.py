@@ -137,7 +137,30 @@ def elementwise(function: sp.FunctionClass | sp.Lambda, argument: sp.MatrixExpr)
     """``function`` applied entry by entry to a vector or matrix expression."""
     if not isinstance(function, sp.Lambda):
         function = sp.Lambda(ENTRY, function(ENTRY))
-    return ElementwiseApplyFunction(function, argument)
+    return ElementwiseApplyFunction(_rebound(function), argument)
+
+
+# Bound variables for an entrywise function whose body holds another one (𝕀[x = max(f(x))]):
+# applying the outer Lambda must not substitute into the inner one's signature.
+NESTED_ENTRIES = tuple(sp.Dummy(f"d{depth}") for depth in range(1, 9))
+
+
+def _rebound(function: sp.Lambda) -> sp.Lambda:
+    """``function`` with its variable renamed apart from every entrywise function inside it."""
+    (variable,) = function.variables
+    body = function.expr
+    inner = {
+        node for node in sp.preorder_traversal(body) if isinstance(node, ElementwiseApplyFunction)
+    }
+    bound = {v for node in inner for v in node.function.variables}
+    if variable not in bound:
+        return function
+    fresh = next(d for d in (ENTRY, *NESTED_ENTRIES) if d not in bound)
+    hidden = {
+        node: sp.MatrixSymbol(f"_entrywise{index}", *node.shape) for index, node in enumerate(inner)
+    }
+    renamed = body.xreplace(hidden).xreplace({variable: fresh})
+    return sp.Lambda(fresh, renamed.xreplace({v: k for k, v in hidden.items()}))
 
 
 def _ones_like(argument: sp.MatrixExpr) -> sp.MatrixExpr:

@@ -78,11 +78,13 @@ class _ToSyntaxTree(PlainSyntaxTree):
         return Call(normalize_name(str(callee)), _node(argument), _at(callee), more=rest)
 
     def call_power(self, children: list[lark.Token | Node]) -> Binary:
-        callee, exponent, argument = children
+        callee, exponent, argument, *more = children
         assert isinstance(callee, lark.Token)
+        rest = tuple(_node(item) for item in more)
         # grouped: the power belongs to the name, as in tanh^{2}(x) = (tanh(x))^2; for a
         # quantity z^{3}(a + b) the builder makes it z³ (a + b)
-        call = Call(normalize_name(str(callee)), _node(argument), _at(callee), grouped=True)
+        name = normalize_name(str(callee))
+        call = Call(name, _node(argument), _at(callee), grouped=True, more=rest)
         return PoweredCall("^", call, _node(exponent), start_offset(_node(exponent)))
 
     def group(self, children: list[Node]) -> Node:

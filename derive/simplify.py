@@ -301,11 +301,21 @@ def _cancel(expr: sp.Basic) -> sp.Basic | None:
 
 def _hide_traces(expr: sp.Basic) -> tuple[sp.Basic, dict[sp.Basic, sp.Basic]]:
     """``expr`` with every trace replaced by a placeholder, and the way back."""
-    traces = {node for node in postorder(expr) if isinstance(node, sp.Trace)}
+    traces = {node for node in postorder(expr) if _opaque_scalar(node)}
     if not traces:
         return expr, {}
     names = {trace: sp.Dummy("tr") for trace in traces}
     return substitute(expr, names), {dummy: trace for trace, dummy in names.items()}
+
+
+def _opaque_scalar(node: sp.Basic) -> bool:
+    """A scalar built from a matrix (a trace, max(x) over the entries): scalar algebra must
+    not walk into it."""
+    if isinstance(node, sp.Trace):
+        return True
+    return isinstance(node, sp.Function) and any(
+        isinstance(argument, sp.MatrixExpr) for argument in node.args
+    )
 
 
 def _function_types(expr: sp.Basic) -> set[type]:
