@@ -111,9 +111,8 @@ def build_network(
     builder = _NetworkBuilder(source, where)
     builder.declare_functions(functions or ())
     builder.declare_givens(given)
+    builder.upstream = dict(upstream or {})
     equations = builder.equations([*forward, loss])
-    if upstream:
-        builder.check_upstream(upstream)
     return Network(
         title=title,
         givens=builder.givens,
@@ -187,6 +186,7 @@ class _NetworkBuilder:
         self.givens: dict[str, Quantity] = {}
         self.parsed: list[ParsedEquation] = []
         self.built: list[Equation] = []
+        self.upstream: dict[str, str] = {}  # output -> its given gradient, instead of a loss
 
     def span(self, spans: Sequence[TextSpan] | Mapping[str, TextSpan], key: int | str) -> TextSpan:
         if isinstance(spans, Mapping):
@@ -272,6 +272,8 @@ class _NetworkBuilder:
         later = {p.target: p.text for p in reversed(self.parsed)}
         written, self.parsed = self.parsed, []
         for index, (layer, layer_span) in enumerate(zip(written, spans, strict=True)):
+            if self.upstream and index == len(written) - 1:
+                self.check_upstream(self.upstream)  # before the loss they stand for is built
             scope = Scope(known, self.functions, later, layer.target, frozenset(self.dimensions))
             others = len(self.built) + len(written) - index - 1
             # an equation, or a layer call's steps (derive.layers)
@@ -339,7 +341,7 @@ class _NetworkBuilder:
 
     def check_upstream(self, upstream: Mapping[str, str]) -> None:
         """Each upstream gradient is a given of the shape of the quantity it is the gradient of."""
-        targets = {eq.target.name: eq.target for eq in self.built[:-1]}
+        targets = {eq.target.name: eq.target for eq in self.built}
         for target, gradient in upstream.items():
             location = self.span(self.locations.upstream, target).start
             if target not in targets:
