@@ -314,6 +314,8 @@ class DeriveLatexPrinter(AtomPrinting):
             return self._print(matrices[0])
         factors = []
         for index, matrix in enumerate(matrices):
+            if isinstance(matrix, sp.Transpose) and isinstance(matrix.arg, sp.OneMatrix):
+                matrix = sp.OneMatrix(*matrix.shape)  # (𝟏_{a×b})ᵀ = 𝟏_{b×a}, sized like one
             if isinstance(matrix, sp.OneMatrix) and len(matrices) > 1:
                 factors.append(self._ones_factor(matrix, index, len(matrices)))
                 continue

@@ -59,10 +59,10 @@ def _tidy_node(node: sp.Basic) -> sp.Basic:
         return _common_factor(sp.MatAdd(*terms).doit(deep=False))
     if isinstance(node, sp.MatMul):
         coefficient, matrices = node.as_coeff_matrices()
-        matrices = [m for m in _fold_ones(matrices) if not isinstance(m, sp.Identity)] or [
-            matrices[0]
-        ]
-        if len(matrices) < len(node.as_coeff_matrices()[1]):
+        inner, folded = _fold_ones(matrices)
+        coefficient *= inner
+        matrices = [m for m in folded if not isinstance(m, sp.Identity)] or [matrices[0]]
+        if len(matrices) < len(node.as_coeff_matrices()[1]) or inner != 1:
             node = sp.MatMul(coefficient, *matrices) if coefficient != 1 else sp.MatMul(*matrices)
             if len(matrices) == 1:
                 return matrices[0] if coefficient == 1 else node
@@ -73,6 +73,10 @@ def _tidy_node(node: sp.Basic) -> sp.Basic:
         return node
     if isinstance(node, HadamardProduct):
         return _drop_ones(node)
+    if isinstance(node, sp.Trace):
+        coefficient, matrices = _coeff_matrices(node.arg)
+        if len(matrices) == 1 and isinstance(matrices[0], sp.OneMatrix):  # tr(c 𝟏_{a×a}) = c a
+            return coefficient * matrices[0].shape[0]
     if isinstance(node, sp.Add):
         return _factor_sum(node)
     return node
@@ -105,8 +109,17 @@ def _unit(term: sp.MatMul) -> sp.Basic:
     return product if coefficient == 1 else sp.MatMul(coefficient, product)
 
 
-def _fold_ones(matrices: list[sp.Basic]) -> list[sp.Basic]:
-    """Neighbouring all-ones factors multiplied out: 𝟏_{a×1} 𝟏_{1×b} = 𝟏_{a×b}."""
+def _coeff_matrices(matrix: sp.Basic) -> tuple[sp.Basic, list[sp.Basic]]:
+    if isinstance(matrix, sp.MatMul):
+        coefficient, matrices = matrix.as_coeff_matrices()
+        return coefficient, list(matrices)
+    return sp.S.One, [matrix]
+
+
+def _fold_ones(matrices: list[sp.Basic]) -> tuple[sp.Basic, list[sp.Basic]]:
+    """Neighbouring all-ones factors multiplied out: 𝟏_{a×1} 𝟏_{1×b} = 𝟏_{a×b}, and
+    𝟏_{a×n} 𝟏_{n×b} = n 𝟏_{a×b} (the inner size n comes out as a scalar factor)."""
+    scale: sp.Basic = sp.S.One
     folded: list[sp.Basic] = []
     for matrix in matrices:
         if isinstance(matrix, sp.Transpose) and isinstance(matrix.arg, sp.OneMatrix):
@@ -115,13 +128,13 @@ def _fold_ones(matrices: list[sp.Basic]) -> list[sp.Basic]:
         if (
             isinstance(matrix, sp.OneMatrix)
             and isinstance(last, sp.OneMatrix)
-            and last.shape[1] == 1
-            and matrix.shape[0] == 1
+            and last.shape[1] == matrix.shape[0]
         ):
+            scale *= matrix.shape[0]
             folded[-1] = sp.OneMatrix(last.shape[0], matrix.shape[1])
         else:
             folded.append(matrix)
-    return folded
+    return scale, folded
 
 
 def _factor_sum(total: sp.Add) -> sp.Basic:

@@ -94,6 +94,20 @@ forward: [z = 30 w^T x, y = sigmoid(z)]
 loss: e = -(t log(y) + (1 - t) log(1 - y))
 wrt: [w]
 """,
+    # a scalar spread over a square product: tr(1ᵀ 1_{n×n} 1) folds to n², not tr(n 1)
+    "scalar-spread-over-square-product": """
+given: {W3: matrix n k, W4: matrix k n, c1: scalar}
+forward: [h3 = W3 W4 + c1]
+loss: e = c1 + sum(h3)
+wrt: [c1, W3]
+""",
+    # (1_{4×m})ᵀ inside a matrix product is printed with its size, 1_{m×4}
+    "transposed-ones-in-a-product": """
+given: {W2: matrix m n, W3: matrix n 4}
+forward: [h4 = (tanh(W2) (W3 + 2))^T]
+loss: e = 2 + sum(h4)
+wrt: [W2]
+""",
 }
 
 
@@ -200,3 +214,13 @@ def test_json_writes_an_enormous_answer_with_named_adjoints() -> None:
     compact = evaluator(eval(answer["sympy"], namespace))
     checked = Evaluator(forward(network, point, dims), dims)(solution.parts[0].answers["w1"].value)
     assert np.isclose(float(compact), float(checked), rtol=1e-10)
+
+
+def test_a_sum_of_ones_over_a_square_matrix_is_its_count() -> None:
+    answers = solve(_network(CASES["scalar-spread-over-square-product"])).parts[0].answers
+    assert tex(answers["c1"].value) == "n^{2} + 1"
+
+
+def test_transposed_ones_in_a_product_keep_their_size() -> None:
+    answers = solve(_network(CASES["transposed-ones-in-a-product"])).parts[0].answers
+    assert r"\mathbf{1}_{m \times 4} (2 \mathbf{1} + W_{3}^{\top})" in tex(answers["W2"].value)
