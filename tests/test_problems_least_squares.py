@@ -46,7 +46,7 @@ def plain() -> Part:
 
 def test_registered_under_its_kind() -> None:
     assert kind_module("least_squares").solve is solve
-    assert set(FIELDS) == {"regularization"}
+    assert set(FIELDS) == {"regularization", "matrix", "unknown", "target", "half", "dims"}
 
 
 def test_ridge_answers_are_the_official_forms(ridge: Part) -> None:
@@ -195,7 +195,7 @@ def test_bad_regularization(value: object, message: str) -> None:
 
 def test_unknown_field() -> None:
     with pytest.raises(
-        InputFileError, match="unknown field 'lambda' \\(this kind has regularization\\)"
+        InputFileError, match="unknown field 'lambda' \\(this kind has regularization, matrix"
     ):
         solver("least_squares")(spec({"lambda": 0.1}))
 

@@ -3,6 +3,7 @@
 
 The objective is expanded, differentiated term by term with sympy's matrix derivative, set to
 zero and solved; A = UΣVᵀ then shows each singular direction scaled by σ_i / (σ_i² + λ).
+The names are the problem's own (``least_squares_notation``: X, θ, y, with or without ½).
 Every answer is checked with numpy (``least_squares_check``).
 """
 
@@ -18,21 +19,23 @@ from derive.printing import tex
 from derive.problems import ProblemSpec
 from derive.problems.field_values import field_error, symbol_or_number
 from derive.problems.least_squares_check import check
+from derive.problems.least_squares_notation import FIELDS as NOTATION_FIELDS
+from derive.problems.least_squares_notation import Notation, plain, read_notation
 
 FIELDS: dict[str, str] = {
     "regularization": (
         "the ridge weight λ: a name (e.g. lambda, a positive symbol) or a number ≥ 0; "
         "0 or absent for plain least squares"
     ),
+    **NOTATION_FIELDS,
 }
 
 ENTRY = sp.Symbol("k", integer=True, positive=True)  # the entry x_k of the index form
-STAR = Tex(r"x^{\star}")
 
 
 @dataclass(frozen=True)
 class Symbols:
-    """The problem's matrices, dimensions, SVD factors and ridge weight."""
+    """The problem's matrices, dimensions, SVD factors and ridge weight, in its notation."""
 
     m: sp.Symbol
     n: sp.Symbol
@@ -43,15 +46,31 @@ class Symbols:
     S: sp.MatrixSymbol  # Σ, m×n with the singular values on its diagonal
     V: sp.MatrixSymbol
     lam: sp.Expr  # λ: a positive Symbol, a positive Rational, or 0
+    half: bool = False  # ½‖Ax − b‖² + (λ/2)‖x‖² (CS229) instead of ‖Ax − b‖² + λ‖x‖²
 
     @property
     def ridge(self) -> bool:
         return self.lam != 0
 
     @property
+    def scale(self) -> sp.Rational:
+        """The factor in front of the whole objective: ½ or 1."""
+        return sp.Rational(1, 2) if self.half else sp.Integer(1)
+
+    @property
     def rank(self) -> sp.Expr:
         """How many singular values the SVD sum runs over (n when A has full column rank)."""
         return sp.Min(self.m, self.n) if self.ridge else self.n
+
+    @property
+    def star(self) -> Tex:
+        """x⋆, the minimiser's label."""
+        return Tex(rf"{tex(self.x)}^{{\star}}")
+
+    def words(self, text: str) -> str:
+        """Running text with {A}, {x}, {b}, {m}, {n} in the problem's names ({A}ᵀ{A} → XᵀX)."""
+        names = {"A": self.A, "x": self.x, "b": self.b, "m": self.m, "n": self.n}
+        return text.format(**{key: plain(symbol.name) for key, symbol in names.items()})
 
     def shifted(self, M: sp.MatrixExpr, *, evaluate: bool = False) -> sp.MatrixExpr:
         """M + λI (M without a ridge); unevaluated, it prints in this order."""
@@ -60,85 +79,94 @@ class Symbols:
         return sp.MatAdd(M, self.lam * sp.Identity(self.n), evaluate=evaluate)
 
 
-def make_symbols(lam: sp.Expr) -> Symbols:
-    m, n = sp.symbols("m n", integer=True, positive=True)
+def make_symbols(lam: sp.Expr, notation: Notation | None = None) -> Symbols:
+    names = notation or Notation()
+    m, n = (sp.Symbol(name, integer=True, positive=True) for name in (names.rows, names.cols))
     return Symbols(
         m=m,
         n=n,
-        A=sp.MatrixSymbol("A", m, n),
-        b=sp.MatrixSymbol("b", m, 1),
-        x=sp.MatrixSymbol("x", n, 1),
+        A=sp.MatrixSymbol(names.matrix, m, n),
+        b=sp.MatrixSymbol(names.target, m, 1),
+        x=sp.MatrixSymbol(names.unknown, n, 1),
         U=sp.MatrixSymbol("U", m, m),
         S=sp.MatrixSymbol("Sigma", m, n),
         V=sp.MatrixSymbol("V", n, n),
         lam=lam,
+        half=names.half,
     )
 
 
 def solve(spec: ProblemSpec) -> Part:
     """The Part for one least-squares problem: expand, differentiate, solve, read the SVD."""
-    s = make_symbols(_regularization(spec))
-    A, b, x = s.A, s.b, s.x
-    terms = [x.T * A.T * A * x, -2 * x.T * A.T * b, b.T * b]
+    lam = _regularization(spec)
+    weight = str(lam) if isinstance(lam, sp.Symbol) else None
+    s = make_symbols(lam, read_notation(spec, weight=weight))
+    A, b, x, c = s.A, s.b, s.x, s.scale
+    terms = [c * x.T * A.T * A * x, -2 * c * x.T * A.T * b, c * b.T * b]
     if s.ridge:
-        terms.append(s.lam * x.T * x)
+        terms.append(c * s.lam * x.T * x)
     gradient = sp.MatAdd(*terms).diff(x)
     # a term without x (bᵀb) is a constant; sympy would leave its derivative unevaluated
     pieces = [t.diff(x) if x in t.free_symbols else sp.ZeroMatrix(s.n, 1) for t in terms]
     collected = sp.MatMul(s.shifted(A.T * A), x, evaluate=False)
-    # ∇f = Σ ∇(term), and ∇f / 2 = (AᵀA + λI)x − Aᵀb: the normal equations are the gradient
-    for claim in (sp.MatAdd(*pieces) - gradient, gradient / 2 - collected + A.T * b):
+    # ∇f = Σ ∇(term), and ∇f / (2c) = (AᵀA + λI)x − Aᵀb: the normal equations are the gradient
+    for claim in (sp.MatAdd(*pieces) - gradient, gradient / (2 * c) - collected + A.T * b):
         if claim.doit().expand().doit() != sp.ZeroMatrix(s.n, 1):
             raise VerificationError(f"least squares: the gradient steps disagree ({claim})")
     closed = sp.Inverse(s.shifted(A.T * A, evaluate=True)) * A.T * b
     svd_form = s.V * sp.Inverse(s.shifted(s.S.T * s.S, evaluate=True)) * s.S.T * s.U.T * b
     entry = Line(Tex(rf"{tex(x[ENTRY, 0])}^{{\star}}"), _split_fraction(_entry_sum(s, ENTRY)))
+    shape = (s.n.name, 1)
+    nabla = Tex(rf"\nabla_{{{tex(x)}}} f")
     answers = {
-        "gradient": Answer("gradient", Tex(r"\nabla_{x} f"), gradient, shape=("n", 1)),
-        "x": Answer("x", STAR, closed, shape=("n", 1)),
-        "x_svd": Answer("x_svd", STAR, svd_form, shape=("n", 1), index_form=entry),
+        "gradient": Answer("gradient", nabla, gradient, shape=shape),
+        x.name: Answer(x.name, s.star, closed, shape=shape),
+        f"{x.name}_svd": Answer(f"{x.name}_svd", s.star, svd_form, shape=shape, index_form=entry),
     }
     nonzero = [p for p in pieces if not isinstance(p, sp.ZeroMatrix)]
     ordered_gradient = _ordered(sp.MatAdd(*nonzero, evaluate=False))
     invertible = (
-        "AᵀA + λI is invertible: its eigenvalues are the squared singular values plus λ > 0."
+        "{A}ᵀ{A} + λI is invertible: its eigenvalues are the squared singular values plus λ > 0."
         if s.ridge
-        else "AᵀA is invertible because A has full column rank."
+        else "{A}ᵀ{A} is invertible because {A} has full column rank."
     )
     steps = [
         _expand_step(s, terms),
         Step(
-            "Take the gradient with respect to x",
+            s.words("Take the gradient with respect to {x}"),
             (
                 *(
-                    Line(Tex(rf"\nabla_{{x}}\left({tex(t)}\right)"), p)
+                    Line(Tex(rf"\nabla_{{{tex(x)}}}\left({tex(t)}\right)"), p)
                     for t, p in zip(terms, pieces, strict=True)
                 ),
-                Line(Tex(r"\nabla_{x} f"), ordered_gradient),
+                Line(nabla, ordered_gradient),
             ),
-            rule="Term by term: AᵀA is symmetric, and bᵀb does not depend on x.",
+            rule=s.words("Term by term: {A}ᵀ{A} is symmetric, and {b}ᵀ{b} does not depend on {x}."),
             rule_math=Tex(
-                r"\nabla_{x}(x^{\top} M x) = (M + M^{\top})\, x,\quad \nabla_{x}(x^{\top} c) = c"
+                r"\nabla_{v}(v^{\top} M v) = (M + M^{\top})\, v,"
+                r"\quad \nabla_{v}(v^{\top} c) = c"
             ),
         ),
         Step(
             "Set the gradient to zero",
             (Line(ordered_gradient, sp.ZeroMatrix(s.n, 1)), Line(_ordered(collected), A.T * b)),
-            rule=(
-                "f is convex (its Hessian is twice the matrix in front of x, positive definite), "
-                "so the stationary point is the unique minimiser. Divide by 2 and collect x."
-            ),
+            rule=_stationary_rule(s),
         ),
-        Step("Solve for x", (Line(STAR, _ordered(_closed_display(s))),), rule=invertible),
+        Step(
+            s.words("Solve for {x}"),
+            (Line(s.star, _ordered(_closed_display(s))),),
+            rule=s.words(invertible),
+        ),
         _svd_step(s, svd_form),
         _shrinkage_step(s),
     ]
+    objective = Tex(rf"f({tex(x)})")
     return Part(
         name=spec.id,
         heading=spec.title,
         statement=spec.statement,
         assumptions=_assumptions(s),
-        setup=[Line(Tex("f(x)"), Tex(_norms(s)))],
+        setup=[Line(objective, Tex(_norms(s)))],
         steps=steps,
         answers=answers,
         verification=check(s, answers, _entry_sum(s, ENTRY), ENTRY),
@@ -155,9 +183,30 @@ def _regularization(spec: ProblemSpec) -> sp.Expr:
     return lam
 
 
+def _stationary_rule(s: Symbols) -> str:
+    """Why the stationary point is the minimiser, and what the ½ does (and does not) change."""
+    if not s.half:
+        return s.words(
+            "f is convex (its Hessian is twice the matrix in front of {x}, positive definite), "
+            "so the stationary point is the unique minimiser. Divide by 2 and collect {x}."
+        )
+    unhalved = "‖{A}{x} − {b}‖² + λ‖{x}‖² with the same λ" if s.ridge else "‖{A}{x} − {b}‖²"
+    return s.words(
+        "f is convex (its Hessian is the matrix in front of {x}, positive definite), so the "
+        "stationary point is the unique minimiser; collect {x}. The ½ scales f and its "
+        "gradient by the same positive constant: it removes the 2 from the gradient but does "
+        "not move the point where the gradient vanishes, so the minimiser is that of "
+        f"{unhalved}."
+    )
+
+
 def _norms(s: Symbols) -> str:
     residual = rf"\lVert {tex(s.A * s.x - s.b)} \rVert^{{2}}"
-    return rf"{residual} + {tex(s.lam)} \lVert x \rVert^{{2}}" if s.ridge else residual
+    ridge = rf"\lVert {tex(s.x)} \rVert^{{2}}"
+    if s.half:
+        half = r"\frac{1}{2} "
+        return rf"{half}{residual} + {tex(s.lam / 2)} {ridge}" if s.ridge else half + residual
+    return rf"{residual} + {tex(s.lam)} {ridge}" if s.ridge else residual
 
 
 def _ordered(expr: sp.Basic) -> Tex:
@@ -175,16 +224,20 @@ def _closed_display(s: Symbols) -> sp.MatrixExpr:
 
 
 def _assumptions(s: Symbols) -> list[MathItem]:
+    A, b, x, m, n = (tex(item) for item in (s.A, s.b, s.x, s.m, s.n))
+    reals = r"\in \mathbb{R}"
     found: list[MathItem] = [
-        Tex(r"A \in \mathbb{R}^{m \times n},\ b \in \mathbb{R}^{m},\ x \in \mathbb{R}^{n}")
+        Tex(rf"{A} {reals}^{{{m} \times {n}}},\ {b} {reals}^{{{m}}},\ {x} {reals}^{{{n}}}")
     ]
     if s.ridge:
         found.append(Tex(rf"{tex(s.lam)} > 0"))
     else:
-        found.append("A has full column rank (rank n ≤ m), so AᵀA is invertible.")
+        found.append(
+            s.words("{A} has full column rank (rank {n} ≤ {m}), so {A}ᵀ{A} is invertible.")
+        )
     found.append(
         Tex(
-            r"A = U \Sigma V^{\top},\ U^{\top} U = I,\ V^{\top} V = V V^{\top} = I,"
+            rf"{A} = U \Sigma V^{{\top}},\ U^{{\top}} U = I,\ V^{{\top}} V = V V^{{\top}} = I,"
             r"\ \sigma_i = \Sigma_{ii}"
         )
     )
@@ -193,21 +246,26 @@ def _assumptions(s: Symbols) -> list[MathItem]:
 
 
 def _expand_step(s: Symbols, terms: list[sp.MatrixExpr]) -> Step:
-    A, b, x = s.A, s.b, s.x
+    A, b, x, c = s.A, s.b, s.x, s.scale
     residual = sp.MatMul(sp.Transpose(A * x - b), A * x - b, evaluate=False)
-    ridge = [s.lam * x.T * x] if s.ridge else []
-    expanded = [x.T * A.T * A * x, -(x.T * A.T * b), -(b.T * A * x), b.T * b]
+    ridge = [c * s.lam * x.T * x] if s.ridge else []
+    expanded = sp.MatAdd(x.T * A.T * A * x, -(x.T * A.T * b), -(b.T * A * x), b.T * b)
+    if s.half:
+        residual = sp.MatMul(c, residual, evaluate=False)
+        expanded = sp.MatMul(c, expanded, evaluate=False)
     lines = (
-        Line(Tex("f(x)"), Tex(_norms(s))),
+        Line(Tex(rf"f({tex(x)})"), Tex(_norms(s))),
         Line(Tex(""), _ordered(sp.MatAdd(residual, *ridge, evaluate=False))),
-        Line(Tex(""), _ordered(sp.MatAdd(*expanded, *ridge, evaluate=False))),
+        Line(Tex(""), _ordered(sp.MatAdd(expanded, *ridge, evaluate=False))),
         Line(Tex(""), _ordered(sp.MatAdd(*terms, evaluate=False))),
     )
     return Step(
         "Expand the objective",
         lines,
-        rule="A squared norm is vᵀv; bᵀAx is 1×1, so it equals its transpose.",
-        rule_math=Tex(r"\lVert v \rVert^{2} = v^{\top} v,\quad b^{\top} A x = x^{\top} A^{\top} b"),
+        rule=s.words("A squared norm is vᵀv; {b}ᵀ{A}{x} is 1×1, so it equals its transpose."),
+        rule_math=Tex(
+            rf"\lVert v \rVert^{{2}} = v^{{\top}} v,\quad {tex(b.T * A * x)} = {tex(x.T * A.T * b)}"
+        ),
     )
 
 
@@ -228,22 +286,25 @@ def _entry_sum(s: Symbols, k: sp.Symbol) -> sp.Expr:
 def _svd_step(s: Symbols, svd_form: sp.MatrixExpr) -> Step:
     i = sp.Symbol("i", integer=True, positive=True)
     middle = s.shifted(s.S.T * s.S)
-    terms = rf"{tex(_coefficient(s, i))}\,\left(u_{{i}}^{{\top}} b\right) v_{{i}}"
+    terms = rf"{tex(_coefficient(s, i))}\,\left(u_{{i}}^{{\top}} {tex(s.b)}\right) v_{{i}}"
     lines = (
         Line(s.A, s.U * s.S * s.V.T),
         Line(
             _ordered(s.shifted(s.A.T * s.A)),
             _ordered(sp.MatMul(s.V, middle, s.V.T, evaluate=False)),
         ),
-        Line(STAR, _ordered(sp.MatMul(s.V, sp.Inverse(middle), s.S.T, s.U.T, s.b, evaluate=False))),
+        Line(
+            s.star,
+            _ordered(sp.MatMul(s.V, sp.Inverse(middle), s.S.T, s.U.T, s.b, evaluate=False)),
+        ),
         Line(Tex(""), Tex(rf"\sum_{{i=1}}^{{{tex(s.rank)}}} {terms}")),
     )
     return Step(
         "Read the solution through the SVD",
         lines,
-        rule=(
+        rule=s.words(
             "U and V are orthogonal, so inverting needs only the diagonal middle factor: each "
-            "right singular vector gets its own factor times the component of b along the "
+            "right singular vector gets its own factor times the component of {b} along the "
             "matching left singular vector."
         ),
     )
@@ -259,10 +320,10 @@ def _shrinkage_step(s: Symbols) -> Step:
         return Step(
             "Interpret: small singular values blow up",
             (blow_up,),
-            rule=(
-                "Plain least squares divides the component of b along each direction by its "
+            rule=s.words(
+                "Plain least squares divides the component of {b} along each direction by its "
                 "singular value: noise in directions with tiny singular values is amplified "
-                "without bound. A ridge term λxᵀx keeps the factor bounded."
+                "without bound. A ridge term λ{x}ᵀ{x} keeps the factor bounded."
             ),
         )
     slope = sp.factor(sp.diff(factor, sigma))
@@ -276,10 +337,11 @@ def _shrinkage_step(s: Symbols) -> Step:
     return Step(
         "Interpret: λ keeps small singular values from blowing up",
         lines,
-        rule=(
+        rule=s.words(
             "Without λ each direction is scaled by 1/σ, unbounded as σ → 0. Adding λ shifts the "
-            "singular values of AᵀA away from zero (σ² → σ² + λ) before inverting: no direction "
-            "is amplified by more than the maximum, and tiny singular values are damped to zero."
+            "singular values of {A}ᵀ{A} away from zero (σ² → σ² + λ) before inverting: no "
+            "direction is amplified by more than the maximum, and tiny singular values are "
+            "damped to zero."
         ),
         rule_math=Tex(rf"\text{{slope zero at }} \sigma = {tex(peak)}"),
     )

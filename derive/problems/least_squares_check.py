@@ -2,8 +2,9 @@
 """The numeric check of a least-squares Part: every answer against numpy at random points.
 
 At each point A, b, x (and λ when it is a symbol) are drawn at random; the gradient is compared
-with central finite differences of ‖Ax − b‖² + λ‖x‖², the closed form and both SVD forms with
-numpy's solver (lstsq for plain least squares), and the gradient at the minimiser with zero.
+with central finite differences of ‖Ax − b‖² + λ‖x‖² (halved when the problem writes the ½),
+the closed form and both SVD forms with numpy's solver (lstsq for plain least squares), and the
+gradient at the minimiser with zero. A, b, x are the problem's own names (X, y, θ).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def _comparisons(
         return np.asarray(Evaluator({**values, s.x: point}, dims)(expr), dtype=float)
 
     def f(point: np.ndarray) -> float:  # the objective, straight from its definition
-        return float(np.sum((A @ point - b) ** 2) + lam * np.sum(point**2))
+        return float(s.scale) * float(np.sum((A @ point - b) ** 2) + lam * np.sum(point**2))
 
     h = 1e-6
     numeric = np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(cols)[:, :, None]])
@@ -81,13 +82,17 @@ def _comparisons(
             numeric.reshape(cols, 1),
             float(np.abs(numeric).max()),
         ),
-        "the closed form and numpy's solver": (at(answers["x"].value, x), reference, size),
+        "the closed form and numpy's solver": (at(answers[s.x.name].value, x), reference, size),
         "the gradient at the minimiser and zero": (
             at(gradient, reference),
             np.zeros((cols, 1)),
             float(np.abs(A.T @ b).max()),
         ),
-        "the SVD form and numpy's solver": (at(answers["x_svd"].value, x), reference, size),
+        "the SVD form and numpy's solver": (
+            at(answers[f"{s.x.name}_svd"].value, x),
+            reference,
+            size,
+        ),
         "the SVD sum entry by entry and numpy's solver": (
             entries.reshape(cols, 1),
             reference,
