@@ -30,7 +30,10 @@ FUNCTIONS = ("sigmoid", "tanh", "relu", "softplus", "exp", "log")
 FUNCTIONS += ("abs", "sqrt", "sin", "cos", "elu", "silu", "softsign")
 FUNCTIONS += ("leaky_relu", "gelu", "gelu_tanh", "hardtanh", "clip", "huber")
 EXTREMA = ("max", "min")  # max(a, b) entrywise, or max(x) over the entries
-VECTOR_FUNCTIONS = ("sum", "norm", "softmax")
+VECTOR_FUNCTIONS = ("sum", "norm", "softmax", "mean", "norm1", "norm2")
+MATRIX_FUNCTIONS = ("tr", "diag", "inv", "det", "logdet")
+REDUCTIONS = ("sum", "mean", "norm", "norm1", "norm2", "tr", "det", "logdet")  # to a scalar
+OPTIONS = ("sum", "mean", "norm", "softmax")  # a second argument is a whole number: an axis, p
 MAGNITUDE_LIMIT = 20.0  # a quantity typically larger than this is squashed with tanh
 EXP_LIMIT = 3.0  # exp only of arguments typically below this
 SIGMOID_LIMIT = 12.0  # a BCE output's logit stays below this, so log(1 - y) is accurate
@@ -92,16 +95,21 @@ class Call:
 
     @property
     def shape(self) -> Shape:
-        if self.function in ("sum", "norm") or (self.function in EXTREMA and not self.more):
+        rows, cols = self.argument.shape
+        if self.function in ("sum", "mean") and self.more:  # numpy's axis, kept as 2-D
+            return (1, cols) if constant(self.more[0]) == 0 else (rows, 1)
+        if self.function in REDUCTIONS or (self.function in EXTREMA and not self.more):
             return SCALAR
         if self.function in EXTREMA and is_scalar(self.argument.shape):
             return self.more[0].shape  # max(c, X) spreads the scalar
+        if self.function == "diag":  # a vector's diagonal matrix, a square matrix's diagonal
+            return (rows, rows) if cols == 1 else (rows, 1)
         return self.argument.shape
 
 
 @dataclass(frozen=True)
 class Op:
-    """``left op right``; op is + - * / .* ⊙ ^ or " " (juxtaposition)."""
+    """``left op right``; op is + - * / .* ⊙ ./ ^ .^ or " " (juxtaposition)."""
 
     op: str
     left: Node
@@ -112,10 +120,14 @@ class Op:
         a, b = self.left.shape, self.right.shape
         if self.op == "^":
             return SCALAR
-        if self.op == "/":
+        if self.op in ("/", ".^"):
             return a
-        if self.op in ("+", "-", ".*", "⊙") or is_scalar(a) or is_scalar(b):
-            return b if is_scalar(a) else a  # a number spreads over a vector; c A scales
+        if self.op in ("+", "-", ".*", "⊙", "./"):
+            # numpy's broadcasting: a scalar over every entry, a row over the rows, a column
+            # over the columns
+            return (a[0] if a[0] != 1 else b[0], a[1] if a[1] != 1 else b[1])
+        if is_scalar(a) or is_scalar(b):
+            return b if is_scalar(a) else a  # c A scales
         return (a[0], b[1])
 
     @property
@@ -162,7 +174,7 @@ def level(node: Node) -> int:
     match node:
         case Op(op="+" | "-"):
             return SUM
-        case Op(op="^"):
+        case Op(op="^" | ".^"):
             return POWER
         case Op():
             return PRODUCT
@@ -189,6 +201,8 @@ def text(node: Node) -> str:
             return _wrapped(node.operand, TRANSPOSED) + "^T"
         case Op(op="^"):
             return f"{_wrapped(node.left, TRANSPOSED)}^{text(node.right)}"
+        case Op(op=".^"):
+            return f"{_wrapped(node.left, TRANSPOSED)} .^ {text(node.right)}"
         case Op(op="+" | "-"):
             return f"{_wrapped(node.left, SUM)} {node.op} {_wrapped(node.right, PRODUCT)}"
         case Op(op=" "):
@@ -234,9 +248,19 @@ def _numpy_huber(x: Array, delta: Array = 1.0) -> Array:
     return np.where(size <= delta, 0.5 * x * x, delta * (size - 0.5 * delta))
 
 
-def _numpy_softmax(z: Array) -> Array:
-    exponentials = np.exp(z - z.max(axis=0, keepdims=True))
-    return exponentials / exponentials.sum(axis=0, keepdims=True)
+def softmax_axis(z: Array, axis: int | None) -> int:
+    """A column's entries, a matrix's rows (torch's dim=-1), or the axis written."""
+    return axis if axis is not None else 0 if z.shape[1] == 1 else 1
+
+
+def _numpy_softmax(z: Array, axis: int | None = None) -> Array:
+    axis = softmax_axis(z, axis)
+    exponentials = np.exp(z - z.max(axis=axis, keepdims=True))
+    return exponentials / exponentials.sum(axis=axis, keepdims=True)
+
+
+def _numpy_diag(x: Array) -> Array:
+    return np.diagflat(x) if x.shape[1] == 1 else np.diag(x).reshape(-1, 1)
 
 
 NUMPY = Backend(
@@ -265,9 +289,17 @@ NUMPY = Backend(
         "huber": _numpy_huber,
         "max": lambda a, b=None: np.max(a, keepdims=True) if b is None else np.maximum(a, b),
         "min": lambda a, b=None: np.min(a, keepdims=True) if b is None else np.minimum(a, b),
-        "sum": lambda x: np.sum(x, keepdims=True),
-        "norm": lambda x: np.sqrt(np.sum(x * x, keepdims=True)),
+        "sum": lambda x, axis=None: np.sum(x, axis=axis, keepdims=True),
+        "mean": lambda x, axis=None: np.mean(x, axis=axis, keepdims=True),
+        "norm": lambda x, p=2: np.sum(np.abs(x) ** p, keepdims=True) ** (1 / p),
+        "norm1": lambda x: np.sum(np.abs(x), keepdims=True),
+        "norm2": lambda x: np.sqrt(np.sum(x * x, keepdims=True)),
         "softmax": _numpy_softmax,
+        "tr": lambda x: np.trace(x).reshape(1, 1),
+        "diag": _numpy_diag,
+        "inv": np.linalg.inv,
+        "det": lambda x: np.linalg.det(x).reshape(1, 1),
+        "logdet": lambda x: np.linalg.slogdet(x)[1].reshape(1, 1),
     },
     absolute=np.abs,
     generic=np.sin,
@@ -290,6 +322,17 @@ def torch_backend() -> Backend | None:
 
     def extremum(pick: Callable[..., Array], reduce: Callable[[Array], Array]) -> Callable:
         return lambda a, b=None: reduce(a).reshape(1, 1) if b is None else pick(a, b)
+
+    def reduction(method: str) -> Callable:
+        def reduce(x: Array, axis: int | None = None) -> Array:
+            if axis is None:
+                return getattr(x, method)().reshape(1, 1)
+            return getattr(x, method)(dim=axis, keepdim=True)
+
+        return reduce
+
+    def diag(x: Array) -> Array:
+        return torch.diag(x[:, 0]) if x.shape[1] == 1 else torch.diagonal(x).reshape(-1, 1)
 
     return Backend(
         name="torch",
@@ -317,9 +360,17 @@ def torch_backend() -> Backend | None:
             "huber": huber,
             "max": extremum(torch.maximum, torch.max),
             "min": extremum(torch.minimum, torch.min),
-            "sum": lambda x: x.sum().reshape(1, 1),
-            "norm": lambda x: torch.sqrt((x * x).sum()).reshape(1, 1),
-            "softmax": lambda z: torch.softmax(z, dim=0),
+            "sum": reduction("sum"),
+            "mean": reduction("mean"),
+            "norm": lambda x, p=2: torch.linalg.vector_norm(x, ord=p).reshape(1, 1),
+            "norm1": lambda x: torch.abs(x).sum().reshape(1, 1),
+            "norm2": lambda x: torch.sqrt((x * x).sum()).reshape(1, 1),
+            "softmax": lambda z, axis=None: torch.softmax(z, dim=softmax_axis(z, axis)),
+            "tr": lambda x: torch.trace(x).reshape(1, 1),
+            "diag": diag,
+            "inv": torch.linalg.inv,
+            "det": lambda x: torch.linalg.det(x).reshape(1, 1),
+            "logdet": lambda x: torch.logdet(x).reshape(1, 1),
         },
         absolute=torch.abs,
         generic=torch.sin,
@@ -339,11 +390,14 @@ def evaluate(node: Node, values: Mapping[str, Array], backend: Backend) -> Array
             return evaluate(node.operand, values, backend).T
         case Call():
             argument = evaluate(node.argument, values, backend)
-            if node.function == "norm" and is_scalar(node.argument.shape):
+            if node.function in ("norm", "norm1", "norm2") and is_scalar(node.argument.shape):
                 return backend.absolute(argument)  # the norm of a scalar is |x|
-            more = [evaluate(item, values, backend) for item in node.more]
+            if node.function in OPTIONS:  # an axis or a p, a whole number
+                more = [int(constant(item)) for item in node.more]
+            else:
+                more = [evaluate(item, values, backend) for item in node.more]
             return backend.functions.get(node.function, backend.generic)(argument, *more)
-        case Op(op="^") if is_constant(node.right):
+        case Op(op="^" | ".^") if is_constant(node.right):
             return evaluate(node.left, values, backend) ** constant(node.right)
         case Op():
             a = evaluate(node.left, values, backend)
@@ -357,6 +411,7 @@ _ARITHMETIC: dict[str, Callable[[Array, Array], Array]] = {
     "+": lambda a, b: a + b,
     "-": lambda a, b: a - b,
     "/": lambda a, b: a / b,
+    "./": lambda a, b: a / b,
     "^": lambda a, b: a**b,  # a scalar exponent that is not a number
     **{op: (lambda a, b: a * b) for op in ("*", " ", ".*", "⊙")},  # scaling or entrywise
 }
@@ -485,9 +540,10 @@ class GeneratedNetwork:
         (torch's convention there is not derive's)."""
         for _, rhs in self.equations:
             for node in walk(rhs):
-                if isinstance(node, Call) and node.function in ("relu", "norm"):
+                if isinstance(node, Call) and node.function in ("relu", "norm", "norm1", "norm2"):
                     argument = np.abs(evaluate(node.argument, values, NUMPY))
-                    nearest = argument.min() if node.function == "relu" else argument.max()
+                    entrywise = node.function in ("relu", "norm1") or bool(node.more)
+                    nearest = argument.min() if entrywise else argument.max()  # |x_i|, ‖x‖
                     if nearest < 1e-9:
                         return True
                 elif isinstance(node, Call) and node.function in KINKS:
@@ -604,6 +660,8 @@ class _Drawing:
             spec = self.weighted([("scalar", 8), ("vector 1", 1), ("matrix 1 1", 1)])
         elif cols == 1:
             spec = self.weighted([(f"vector {rows}", 8), (f"matrix {rows} 1", 1)])
+        elif rows == 1:
+            spec = self.weighted([(f"matrix 1 {cols}", 1), (f"row {cols}", 1)])
         else:
             spec = f"matrix {rows} {cols}"
         self.givens[name] = Given(name, shape, spec, role)
@@ -643,11 +701,13 @@ class _Drawing:
                 return True  # a tie or a bound, which a relu's zero may meet
             case Call(function="tanh" | "sum" | "norm" | "leaky_relu" | "gelu" | "gelu_tanh"):
                 return any(self.may_vanish(child) for child in children(node))
+            case Call(function="mean" | "norm1" | "norm2" | "tr" | "diag"):
+                return self.may_vanish(node.argument)
             case Call(function="hardtanh") | Neg() | Transpose():
                 return any(self.may_vanish(child) for child in children(node))
             case Op(op="+" | "-"):
                 return self.may_vanish(node.left) and self.may_vanish(node.right)
-            case Op(op="^" | "/"):
+            case Op(op="^" | "/" | "./" | ".^"):
                 return self.may_vanish(node.left)
             case Op():
                 return self.may_vanish(node.left) or self.may_vanish(node.right)
@@ -693,6 +753,7 @@ class _Drawing:
 
     def equation(self) -> None:
         templates = [("activation", 3), ("layer", 3), ("general", 4), ("residual", 1)]
+        templates.append(("batch", 1))
         template = self.weighted(templates)
         previous = self.output() if self.forward else None
         if template == "activation" and previous is not None:
@@ -702,6 +763,8 @@ class _Drawing:
             self.tags.add("residual block")
             function = self.weighted([("tanh", 2), ("relu", 1), ("sigmoid", 1)])
             rhs = Op("+", previous, Call(function, self.layer(previous.shape, 1, source=previous)))
+        elif template == "batch":
+            rhs = self.batch((self.dim(not_one=True), self.dim(not_one=True)), 1)
         elif template in ("activation", "layer", "residual"):
             rhs = self.layer((self.dim(), 1), 1)
         else:
@@ -710,7 +773,7 @@ class _Drawing:
                     (self.forward[-1][1].shape if self.forward else SCALAR, 6),
                     ((self.dim(), 1), 4),
                     (SCALAR, 2),
-                    ((self.dim(not_one=True), self.dim(not_one=True)), 2),
+                    ((self.dim(not_one=True), self.dim(not_one=True)), 3),
                     ((1, self.dim(not_one=True)), 2),
                 ]
             )
@@ -722,25 +785,36 @@ class _Drawing:
         if depth <= 0:
             return self.leaf(shape)
         rows, cols = shape
-        kinds = [("leaf", 2), ("activation", 4), ("add", 2), ("subtract", 1), ("number_add", 1)]
+        activation = 7 if is_scalar(shape) else 5
+        kinds = [("leaf", 2), ("activation", activation), ("add", 2), ("subtract", 1)]
+        kinds.append(("number_add", 1))
         kinds += [("scale", 2), ("hadamard", 1), ("matmul", 2), ("divide", 1), ("twice", 1)]
         kinds.append(("kinked", 2 if is_scalar(shape) else 1))  # leaky_relu, gelu, clip, …
         if not is_scalar(shape):
-            kinds.append(("transpose", 1))
+            kinds += [("transpose", 1), ("entrywise", 1), ("broadcast", 1)]
         if cols == 1 and rows != 1:
-            kinds += [("softmax", 1), ("layer", 2)]
+            kinds += [("softmax", 1), ("layer", 2), ("axis", 1), ("diagonal", 1)]
+        if rows == 1 and cols != 1:
+            kinds += [("axis", 1), ("softmax", 1)]
+        if rows != 1 and cols != 1:
+            kinds += [("softmax", 1), ("batch", 1)]
+        if rows == cols and rows != 1:
+            kinds += [("diagonal", 1), ("inverse", 1)]
         if is_scalar(shape):
-            kinds += [("sum", 2), ("norm", 1), ("power", 2), ("quadratic", 1), ("layer", 1)]
-            kinds.append(("extreme", 1))
+            kinds += [("sum", 3), ("norm", 2), ("power", 3), ("quadratic", 1), ("layer", 1)]
+            kinds += [("extreme", 1), ("reduce", 3)]
         node: Node = getattr(self, self.weighted(kinds))(shape, depth)
         return Call("tanh", node) if self.magnitude(node) > MAGNITUDE_LIMIT else node
 
     # expression kinds: (shape, depth) -> a node of that shape
     def activation(self, shape: Shape, depth: int) -> Node:
-        options = [("tanh", 3), ("sigmoid", 3), ("relu", 2), ("softplus", 2), ("exp", 2)]
+        options = [("tanh", 2), ("sigmoid", 2), ("relu", 2), ("softplus", 2), ("exp", 2)]
         options += [("abs", 1), ("sin", 1), ("cos", 1), ("elu", 1), ("silu", 1), ("softsign", 1)]
-        function = self.weighted([*options, ("log", 2), ("sqrt", 1), ("declared", 1)])
-        function = self.weighted([(function, 8), ("piecewise", 1)])  # few draws, many names
+        options += [("log", 2), ("sqrt", 1), ("declared", 1)]
+        if is_scalar(shape):  # every name alike: scalars are drawn less often than vectors
+            options = [(name, 1) for name, _ in options]
+        function = self.weighted(options)
+        function = self.weighted([(function, 8), ("piecewise", 2)])  # few draws, many names
         if function == "piecewise":
             function = self.draw(st.sampled_from(PIECEWISE))
         if function in ("log", "sqrt"):
@@ -774,7 +848,7 @@ class _Drawing:
         elif function == "huber" and self.chance(50):
             more = (Num(self.weighted([("0.5", 1), ("2", 1)])),)
         elif function in EXTREMA:
-            other_shape = SCALAR if not is_scalar(shape) and self.chance(30) else shape
+            other_shape = SCALAR if not is_scalar(shape) and self.chance(50) else shape
             other: Node = Ref(self.new_given(other_shape), other_shape)  # no tie with it
             if is_scalar(other_shape) and self.chance(30):
                 other = self.number()
@@ -864,9 +938,10 @@ class _Drawing:
         if kind == "number":
             return self.number()
         if kind == "sum":
-            return Call("sum", self.leaf(self.nonscalar_shape()))
+            function = self.weighted([("sum", 2), ("mean", 1)])
+            return Call(function, self.leaf(self.nonscalar_shape()))
         if kind == "norm":
-            return self.norm_of(self.leaf(self.nonscalar_shape()))
+            return self.any_norm(self.leaf(self.nonscalar_shape()))
         width1 = [name for name, node in reversed(self.computed()) if is_scalar(node.shape)]
         if kind == "width1" and not width1 and self.visible is None:
             # an equation of its own before the one being drawn: z = w h + c
@@ -927,17 +1002,115 @@ class _Drawing:
         return Op("+", applied, Op(" ", self.number(), q))
 
     def softmax(self, shape: Shape, depth: int) -> Node:
-        return Call("softmax", self.expression(shape, depth - 1))
+        """softmax(z) of a column; of a matrix each row, or each column with axis 0."""
+        rows, cols = shape
+        axis = self.weighted([((), 2), ((Num("0"),), 3 if rows != 1 and cols != 1 else 0)])
+        if cols != 1 and self.chance(10):
+            axis = (Num("1"),)
+        return Call("softmax", self.expression(shape, depth - 1), axis)
+
+    def entrywise(self, shape: Shape, depth: int) -> Node:
+        """a ./ (1 + u .* u), a divisor of the same shape at least 1, or a .^ 2, a .^ 3."""
+        left = self.expression(shape, depth - 1)
+        if self.chance(50):
+            u = self.expression(shape, depth - 1)
+            return Op("./", left, Op("+", Num("1"), Op(".*", u, u)))
+        exponent = self.weighted([("2", 2), ("3", 1)])
+        if self.magnitude(left) > (5 if exponent == "2" else 3):
+            left = Call("tanh", left)
+        return Op(".^", left, Num(exponent))
+
+    def broadcast(self, shape: Shape, depth: int) -> Node:
+        """A row across the rows, a column across the columns, or a number or a named scalar
+        over every entry (never a scalar expression: derive does not spread that)."""
+        rows, cols = shape
+        options = [("scalar", 2), ("row", 2 if rows != 1 else 0), ("column", 2 if cols != 1 else 0)]
+        form = self.weighted(options)
+        operand = self.expression(shape, depth - 1)
+        if form == "scalar":
+            spread = self.leaf(SCALAR)
+        else:
+            small = (1, cols) if form == "row" else (rows, 1)
+            spread = self.expression(small, depth - 1) if self.chance(40) else self.leaf(small)
+        op = self.weighted([("+", 4), ("-", 1), (".*", 1)])
+        return Op(op, operand, spread) if self.chance(70) else Op(op, spread, operand)
+
+    def batch(self, shape: Shape, depth: int) -> Node:
+        """X W + b with one example per row and b a row, or W X + b with one per column and
+        b a column (or a scalar given), as CS231n and Nielsen write a batch."""
+        rows, cols = shape
+        inner = self.dim(not_one=True)
+        product = Op(" ", self.leaf((rows, inner)), self.leaf((inner, cols)))
+        bias_shape = self.weighted([((1, cols), 2), ((rows, 1), 2), (SCALAR, 1)])
+        if self.chance(15):
+            return product
+        bias = self.new_given(bias_shape, prefix="c" if is_scalar(bias_shape) else "b")
+        return Op("+", product, Ref(bias, bias_shape))
+
+    def axis(self, shape: Shape, depth: int) -> Node:
+        """sum(X, 0) or mean(X, 0), a row of column sums; sum(X, 1), mean(X, 1), a column."""
+        rows, cols = shape
+        function = self.weighted([("sum", 1), ("mean", 1)])
+        if rows == 1:
+            argument = self.expression((self.dim(not_one=True), cols), depth - 1)
+            return Call(function, argument, (Num("0"),))
+        argument = self.expression((rows, self.dim(not_one=True)), depth - 1)
+        return Call(function, argument, (Num("1"),))
+
+    def diagonal(self, shape: Shape, depth: int) -> Node:
+        """diag(x), a vector's diagonal matrix, or diag(A), a square matrix's diagonal."""
+        rows, cols = shape
+        if cols == 1:
+            return Call("diag", self.expression((rows, rows), depth - 1))
+        return Call("diag", self.expression((rows, 1), depth - 1))
+
+    def definite(self, dim: Dim, depth: int) -> Node:
+        """Wᵀ W + diag(1 + v .* v): positive definite, every eigenvalue at least 1, so its
+        inverse is stable and its determinant positive."""
+        inner = self.weighted([(1, 1), (2, 1), (dim, 1)])
+        w = self.expression((inner, dim), depth - 1)
+        v = self.expression((dim, 1), depth - 1)
+        w, v = (Call("tanh", u) if self.magnitude(u) > 1.5 else u for u in (w, v))
+        diagonal = Call("diag", Op("+", Num("1"), Op(".*", v, v)))
+        return Op("+", Op(" ", Transpose(w), w), diagonal)
+
+    def inverse(self, shape: Shape, depth: int) -> Node:
+        return Call("inv", self.definite(shape[0], depth))
+
+    def reduce(self, shape: Shape, depth: int) -> Node:
+        """tr(A), det(M) and logdet(M) of a square matrix."""
+        form = self.weighted([("tr", 1), ("det", 1), ("logdet", 1)])
+        if form == "tr":
+            dim = self.dim(not_one=True)
+            inside = self.inverse((dim, dim), depth) if self.chance(25) else None
+            return Call("tr", inside or self.expression((dim, dim), depth - 1))
+        dim = 2 if form == "det" else self.dim(not_one=True)  # det grows as a power of dim
+        return Call(form, self.definite(dim, depth))
 
     def sum(self, shape: Shape, depth: int) -> Node:
-        return Call("sum", self.expression(self.nonscalar_shape(), depth - 1))
+        """sum(x), mean(x), or sum(x, 0) of a vector (a scalar)."""
+        form = self.weighted([("sum", 2), ("mean", 1), ("axis", 1)])
+        if form == "axis":
+            argument = self.expression((self.dim(not_one=True), 1), depth - 1)
+            return Call("sum", argument, (Num("0"),))
+        return Call(form, self.expression(self.nonscalar_shape(), depth - 1))
 
     def norm(self, shape: Shape, depth: int) -> Node:
+        """norm(x), or norm1(x), norm2(x), norm(x, 1) (their argument kept off abs's kink)."""
         argument_shape = SCALAR if self.chance(10) else self.nonscalar_shape()
-        return self.norm_of(self.expression(argument_shape, depth - 1))
+        return self.any_norm(self.expression(argument_shape, depth - 1))
+
+    def any_norm(self, argument: Node) -> Call:
+        form = self.weighted([("norm", 2), ("norm1", 2), ("norm2", 1), ("norm p", 1)])
+        if form == "norm":
+            return self.norm_of(argument)
+        if self.may_vanish(argument):
+            argument = Op("+", Num("1"), argument)
+        more = (Num("1"),) if form == "norm p" else ()
+        return Call("norm" if more else form, argument, more)
 
     def power(self, shape: Shape, depth: int) -> Node:
-        form = self.weighted([("square", 3), ("cube", 1), ("inverse", 2), ("exponent", 2)])
+        form = self.weighted([("square", 3), ("cube", 1), ("inverse", 3), ("exponent", 2)])
         if form == "exponent":  # σ(u)^a: a positive base, a scalar quantity as the exponent
             u = self.expression(SCALAR, depth - 1)
             if self.magnitude(u) > 3:
@@ -1116,7 +1289,7 @@ class _Drawing:
                 return self.magnitude(node.operand)
             case Call():
                 return self._call_magnitude(node)
-            case Op(op="^"):
+            case Op(op="^" | ".^"):
                 if not is_constant(node.right):
                     return 10.0  # σ(u)^a with |u| <= 3 and |a| < 1
                 exponent = constant(node.right)
@@ -1125,7 +1298,7 @@ class _Drawing:
                 a, b = self.magnitude(node.left), self.magnitude(node.right)
                 if node.op in ("+", "-"):
                     return a + b
-                if node.op == "/":
+                if node.op in ("/", "./"):
                     return 2 * a
                 if node.is_matrix_product:
                     return a * b * math.sqrt(size(node.left.shape[1]))
@@ -1148,8 +1321,15 @@ class _Drawing:
         if node.function == "log":
             inner = node.argument
             return 2 * self.magnitude(inner.argument) + 1 if isinstance(inner, Call) else a
-        if node.function in ("sum", "norm"):
+        if node.function in ("sum", "norm", "norm2", "tr"):
             return a * entries
+        if node.function == "norm1":
+            return a * entries**2
+        if node.function == "inv":
+            return 1.0  # every eigenvalue of the argument is at least 1
+        if node.function in ("det", "logdet"):
+            power = max(a, 1.0) ** size(node.argument.shape[0])
+            return power if node.function == "det" else math.log(power) + 1
         return a + (0.7 if node.function == "softplus" else 0.0)
 
 
@@ -1173,7 +1353,7 @@ def _feeds_positive_only(equations: Sequence[tuple[str, Node]]) -> set[str]:
         for node in walk(rhs):
             if isinstance(node, Call) and node.function == "log":
                 protected |= set(names_in(node.argument))
-            elif isinstance(node, Op) and node.op == "/":
+            elif isinstance(node, Op) and node.op in ("/", "./"):
                 protected |= set(names_in(node.right))
             elif isinstance(node, Op) and node.op == "^" and not _positive_power(node):
                 protected |= set(names_in(node.left))
@@ -1208,6 +1388,22 @@ README_CONSTRUCTS: dict[str, str] = {
     **{f"{f}(x)": f"{f}()" for f in EXTREMA},
     "-t^T log(p)": "loss softmax_ce",
     "1 - y": "number added to a vector",
+    "a ./ b": "entrywise division ./",
+    "a .^ 2": "entrywise power .^",
+    **{f"{f}(X, {axis})": f"{f}(X, {axis})" for f in ("sum", "mean") for axis in (0, 1)},
+    "mean(X)": "mean()",
+    "X W + b": "row across the rows",
+    "W X + b": "column across the columns",
+    "X w + b": "named scalar over every entry",
+    "softmax(Z)": "softmax of a matrix by rows",
+    "softmax(Z, 0)": "softmax(Z, 0)",
+    "tr(A)": "tr()",
+    "diag(x)": "diag of a vector",
+    "diag(A)": "diag of a matrix",
+    "norm1(x)": "norm1()",
+    "norm2(x)": "norm2()",
+    "norm(x, 1)": "norm(x, 1)",
+    **{f"{f}(M)": f"{f}()" for f in ("inv", "det", "logdet")},
 }
 
 # Features beyond the README's table that the brief for this suite asks the generator to cover.
@@ -1275,12 +1471,13 @@ def _node_features(node: Node, givens: set[str]) -> set[str]:
                 found.add(f"{node.function} {'of a scalar' if scalar else 'entrywise'}")
             elif node.function in EXTREMA:
                 found.add(f"{node.function} of two" if node.more else f"{node.function}()")
-            elif node.function in VECTOR_FUNCTIONS:
-                found.add(f"{node.function}()")
+            elif node.function in (*VECTOR_FUNCTIONS, *MATRIX_FUNCTIONS):
+                found.add(_reduction_feature(node))
             else:
                 found.add("declared function")
         case Op(op="+" | "-"):
             found.add("sum +" if node.op == "+" else "difference -")
+            found |= _broadcast_features(node)
             numbers = [isinstance(side, Num) for side in (node.left, node.right)]
             if any(numbers) and not is_scalar(node.shape):
                 found.add("number added to a vector")
@@ -1293,8 +1490,43 @@ def _node_features(node: Node, givens: set[str]) -> set[str]:
             found.add("division by a scalar")
         case Op(op=".*" | "⊙"):
             found.add(f"hadamard {node.op}")
+            found |= _broadcast_features(node)
+        case Op(op="./"):
+            found.add("entrywise division ./")
+            found |= _broadcast_features(node)
+        case Op(op=".^"):
+            found.add("entrywise power .^")
         case Op():
             found |= _product_features(node, givens)
+    return found
+
+
+def _reduction_feature(node: Call) -> str:
+    """sum(X, 0), softmax(Z, 0), norm(x, 1), diag of a vector, … as the README writes them."""
+    function, cols = node.function, node.argument.shape[1]
+    if function == "softmax" and cols != 1:
+        axis = constant(node.more[0]) if node.more else 1
+        return "softmax(Z, 0)" if axis == 0 else "softmax of a matrix by rows"
+    if function == "diag":
+        return "diag of a vector" if cols == 1 else "diag of a matrix"
+    if node.more and function in ("sum", "mean"):
+        return f"{function}(X, {int(constant(node.more[0]))})"
+    if node.more and function == "norm":
+        return "norm(x, 1)"
+    return f"{function}()"
+
+
+def _broadcast_features(node: Op) -> set[str]:
+    """A row spread across the rows, a column across the columns, a named scalar over all."""
+    found: set[str] = set()
+    for small, big in ((node.left, node.right), (node.right, node.left)):
+        (rows, cols), (big_rows, big_cols) = small.shape, big.shape
+        if is_scalar(small.shape) and not is_scalar(big.shape) and isinstance(small, Ref):
+            found.add("named scalar over every entry")
+        elif rows == 1 and cols != 1 and big_rows != 1:
+            found.add("row across the rows")
+        elif cols == 1 and rows != 1 and big_cols != 1:
+            found.add("column across the columns")
     return found
 
 

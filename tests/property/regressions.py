@@ -19,6 +19,7 @@ import yaml
 from tests.property.networks import (
     EXTREMA,
     FUNCTIONS,
+    MATRIX_FUNCTIONS,
     VECTOR_FUNCTIONS,
     Call,
     Dim,
@@ -41,7 +42,7 @@ _TOKEN = re.compile(
     r"|(?P<call>[A-Za-z][A-Za-z0-9_]*(?=\s*\())"
     r"|(?P<name>[A-Za-z][A-Za-z0-9_]*)"
     r"|(?P<transpose>\^\s*T(?![A-Za-z0-9_])|ᵀ)"
-    r"|(?P<op>\.\*|\*\*|[-−+*/⊙^(),]))"
+    r"|(?P<op>\.\*|\./|\.\^|\*\*|[-−+*/⊙^(),]))"
 )
 
 
@@ -59,7 +60,8 @@ class _Reader:
     def __init__(
         self, source: str, shapes: Mapping[str, Shape], functions: Collection[str]
     ) -> None:
-        self.functions = frozenset((*FUNCTIONS, *EXTREMA, *VECTOR_FUNCTIONS, *functions))
+        known = (*FUNCTIONS, *EXTREMA, *VECTOR_FUNCTIONS, *MATRIX_FUNCTIONS, *functions)
+        self.functions = frozenset(known)
         self.tokens: list[tuple[str, str]] = []
         position = 0
         while source[position:].strip():
@@ -98,7 +100,7 @@ class _Reader:
         node = self.signed()
         while True:
             kind, value = self.peek()
-            if value in ("*", "/", ".*", "⊙"):
+            if value in ("*", "/", ".*", "⊙", "./"):
                 self.take()
                 node = Op(value, node, self.signed())
             elif kind in ("number", "name", "call") or value == "(":
@@ -114,13 +116,13 @@ class _Reader:
 
     def postfix(self) -> Node:
         node, factor = self.transposed()
-        if self.peek()[1] not in ("^", "**"):
+        if self.peek()[1] not in ("^", "**", ".^"):
             return node
-        self.take()
+        op = ".^" if self.take() == ".^" else "^"
         exponent = self.exponent()
         if factor is not None:  # `W (x)^2` is W times (x)^2, as derive binds it
-            return Op(" ", factor[0], Op("^", factor[1], exponent))
-        return Op("^", node, exponent)
+            return Op(" ", factor[0], Op(op, factor[1], exponent))
+        return Op(op, node, exponent)
 
     def transposed(self) -> tuple[Node, tuple[Node, Node] | None]:
         node, factor = self.atom()
@@ -199,7 +201,9 @@ def read_network(source: str) -> GeneratedNetwork:
 
 
 def _read_given(name: str, spec: str) -> Given:
-    dims = spec.split()[1:]
+    kind, *dims = spec.split()
     sizes: list[Dim] = [int(d) if d.isdigit() else d for d in dims]
     sizes += [1] * (2 - len(sizes))
+    if kind == "row":  # row c is 1×c
+        sizes = [1, sizes[0]]
     return Given(name, (sizes[0], sizes[1]), spec)
