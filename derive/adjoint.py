@@ -157,6 +157,9 @@ def _as_scalar(expr: sp.Basic) -> sp.Basic:
 def _matrix_power(expr: sp.MatPow, seed: sp.Basic) -> Iterator[Contribution]:
     # Z = A^p (p a positive integer): δ_A += Σ_{k=0}^{p−1} (Aᵀ)^k δ_Z (Aᵀ)^{p−1−k}
     base, exponent = expr.args
+    if exponent.is_Integer and exponent < 0:  # A^{-p} = (A^{-1})^p, as inv(A)ᵀ inv(A) folds
+        yield from _matrix_power(sp.MatPow(sp.Inverse(base), -exponent), seed)
+        return
     if not (exponent.is_Integer and exponent > 0):
         raise UnsupportedError(f"cannot differentiate the matrix power {expr}: p must be 1, 2, ...")
     power = int(exponent)

@@ -42,6 +42,12 @@ def test_giles_adjoints(loss: str, expected: str) -> None:
     assert answer(loss) == expected
 
 
+def test_a_symmetric_inverse_squared_has_an_adjoint() -> None:
+    """inv(M)ᵀ inv(M) of a symmetric M folds to M⁻²: A^{-p} is differentiated as (A⁻¹)^p."""
+    m = "W W^T + diag(1 + x .* x)"
+    assert answer(f"tr(inv({m})^T inv({m}))", "x")
+
+
 def test_diag_of_a_vector_and_the_norms() -> None:
     assert answer("sum(diag(x) B)", "x") == r"B \mathbf{1}"  # the row sums
     assert answer("norm1(x)", "x") == r"\operatorname{sign}(x)"
