@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable, Mapping
@@ -28,7 +29,7 @@ from derive.latex_names import (
     READ_FUNCTIONS,
     normalize_name,
 )
-from derive.model import Shape, as_dim
+from derive.model import Quantity, Shape, as_dim
 from derive.parse import Binary, Call, Constant, Name, Node, Number, Summation, TextSpan
 from derive.printing import latex_name
 from derive.shapes import SCALAR, ExpressionBuilder, Scope, Shaped, format_shape
@@ -42,6 +43,28 @@ class PoweredCall(Binary):
     written after it, w^{2}(1 − p)^{2}, belongs to the parentheses."""
 
 
+@functools.lru_cache(maxsize=65536)
+def _printed_key(name: str) -> str:
+    """A quantity's printed name, normalised as the reader normalises what it reads."""
+    return normalize_name(latex_name(name))
+
+
+@functools.lru_cache(maxsize=4096)
+def _shape_dimensions(shape: Shape) -> tuple[sp.Symbol, ...]:
+    return tuple(symbol for dim in shape for symbol in as_dim(dim).free_symbols)
+
+
+def _name_tables(
+    quantities: Mapping[str, Quantity],
+) -> tuple[dict[str, str], dict[str, sp.Symbol]]:
+    """Each quantity's printed name (normalised) → its name, and each dimension by name; each
+    name is printed once per run (a page reads hundreds of formulas over the same names)."""
+    printed = {_printed_key(name): name for name in quantities}
+    shapes = {q.shape for q in quantities.values()}
+    dimensions = {str(symbol): symbol for shape in shapes for symbol in _shape_dimensions(shape)}
+    return printed, dimensions
+
+
 class LatexBuilder(ExpressionBuilder):
     """``ExpressionBuilder`` for LaTeX: printed names, more functions, sizes inferred."""
 
@@ -52,13 +75,7 @@ class LatexBuilder(ExpressionBuilder):
         self.indices = indices  # entry labels a formula may use: x_{i}, W_{ij}, δ_{s,i}
         # a free dimension → what it becomes if nothing ties it (a vector of ones is a column)
         self.free: dict[sp.Symbol, int | None] = {}
-        self.printed = {normalize_name(latex_name(name)): name for name in self.scope.quantities}
-        self.dimensions = {
-            str(symbol): symbol
-            for q in self.scope.quantities.values()
-            for dim in q.shape
-            for symbol in as_dim(dim).free_symbols
-        }
+        self.printed, self.dimensions = _name_tables(self.scope.quantities)
 
     def finish(self, node: Node, shape: Shape | None = None) -> Shaped:
         """The whole formula, with any size still free tied to ``shape`` (the shape the

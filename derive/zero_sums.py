@@ -15,7 +15,7 @@ import sympy as sp
 
 from derive.engine import Backward
 from derive.errors import VerificationError
-from derive.evaluate import Evaluator, Value
+from derive.evaluate import Evaluator
 from derive.graph import NodeMap, postorder, substitute, tree_size
 from derive.model import Network
 from derive.simplify import tidy
@@ -40,8 +40,10 @@ def drop_zero_sums(result: Backward, *, seed: int = 7) -> None:
         for symbol in adjoints:
             values.setdefault(symbol, random_value(symbol, dims, rng))
     inlined: dict[sp.Basic, sp.Basic] = {}  # each computed quantity in the givens alone
+    # one evaluator per point for every adjoint: the resolved forms share their subexpressions
+    evaluators = [Evaluator(values, dims) for values in points]
     for adjoint in result.adjoints.values():
-        zeros = _zero_sums([adjoint.definition, adjoint.resolved], points, dims)
+        zeros = _zero_sums([adjoint.definition, adjoint.resolved], evaluators)
         if zeros and not inlined:
             inlined = _inlined_forward(network)
         zeros = {node: zero for node, zero in zeros.items() if _exactly_zero(node, inlined)}
@@ -50,17 +52,14 @@ def drop_zero_sums(result: Backward, *, seed: int = 7) -> None:
             adjoint.resolved = tidy(substitute(adjoint.resolved, zeros))
 
 
-def _zero_sums(
-    exprs: list[sp.Basic], points: list[dict[sp.Basic, Value]], dims: dict[sp.Basic, int]
-) -> dict[sp.Basic, sp.Basic]:
+def _zero_sums(exprs: list[sp.Basic], evaluators: list[Evaluator]) -> dict[sp.Basic, sp.Basic]:
     sums = [n for e in exprs for n in postorder(e) if isinstance(n, sp.Add)]
     if not sums:
         return {}
     vanishing: NodeMap[bool] = NodeMap()
     for node in sums:
         vanishing[node] = True
-    for values in points:
-        evaluator = Evaluator(values, dims)
+    for evaluator in evaluators:
         try:
             for expr in exprs:
                 evaluator(expr)
