@@ -18,7 +18,7 @@ from derive.errors import VerificationError
 from derive.evaluate import Evaluator
 from derive.graph import NodeMap, postorder, substitute, tree_size
 from derive.model import Network
-from derive.simplify import tidy
+from derive.simplify import Tidy
 from derive.verify import concrete_dims, draw_point, forward, random_value
 
 POINTS = 3
@@ -39,21 +39,25 @@ def drop_zero_sums(result: Backward, *, seed: int = 7) -> None:
     for values in points:
         for symbol in adjoints:
             values.setdefault(symbol, random_value(symbol, dims, rng))
-    inlined: dict[sp.Basic, sp.Basic] = {}  # each computed quantity in the givens alone
-    # one evaluator per point for every adjoint: the resolved forms share their subexpressions
+    # every adjoint at once, each distinct node once: the resolved forms share the chain
+    forms = [form for a in result.adjoints.values() for form in (a.definition, a.resolved)]
     evaluators = [Evaluator(values, dims) for values in points]
+    zeros = _zero_sums(forms, evaluators)
+    if not zeros:
+        return
+    inlined = _inlined_forward(network)  # each computed quantity in the givens alone
+    zeros = {node: zero for node, zero in zeros.items() if _exactly_zero(node, inlined)}
+    if not zeros:
+        return
+    memo: NodeMap[sp.Basic] = NodeMap()
+    tidy = Tidy()
     for adjoint in result.adjoints.values():
-        zeros = _zero_sums([adjoint.definition, adjoint.resolved], evaluators)
-        if zeros and not inlined:
-            inlined = _inlined_forward(network)
-        zeros = {node: zero for node, zero in zeros.items() if _exactly_zero(node, inlined)}
-        if zeros:
-            adjoint.definition = tidy(substitute(adjoint.definition, zeros))
-            adjoint.resolved = tidy(substitute(adjoint.resolved, zeros))
+        adjoint.definition = tidy(substitute(adjoint.definition, zeros, memo))
+        adjoint.resolved = tidy(substitute(adjoint.resolved, zeros, memo))
 
 
 def _zero_sums(exprs: list[sp.Basic], evaluators: list[Evaluator]) -> dict[sp.Basic, sp.Basic]:
-    sums = [n for e in exprs for n in postorder(e) if isinstance(n, sp.Add)]
+    sums = [n for n in postorder(sp.Tuple(*exprs)) if isinstance(n, sp.Add)]
     if not sums:
         return {}
     vanishing: NodeMap[bool] = NodeMap()
