@@ -124,11 +124,18 @@ def occurrences(expr: sp.Basic, wanted: Collection[sp.Basic]) -> Counter[sp.Basi
 
 
 def tree_size(expr: sp.Basic, *, limit: int) -> int:
-    """The number of nodes of ``expr`` written out as a tree, counted up to ``limit``."""
-    sizes: NodeMap[int] = NodeMap()
-    for node in postorder(expr):
-        sizes[node] = min(limit, 1 + sum(sizes[arg] for arg in node.args))
-    return sizes[expr]
+    """The number of nodes of ``expr`` written out as a tree, counted up to ``limit``: a walk
+    of the tree that stops at ``limit`` nodes, so it costs O(limit) however large the shared
+    graph below is."""
+    count = 0
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count >= limit:
+            return limit
+        stack.extend(node.args)
+    return count
 
 
 def postorder(expr: sp.Basic) -> list[sp.Basic]:
