@@ -2,7 +2,8 @@
 
 1. Exactly: for m = 3, 4, 5 the batch is written out in explicit symbols x_1, …, x_m, sympy
    differentiates the explicit forward pass, and the general answer (its Sums expanded at that
-   m) must equal the Jacobian-vector product Σ_j g_j ∂y_j/∂x_i: simplify(difference) == 0.
+   m) must equal the Jacobian-vector product Σ_j g_j ∂y_j/∂x_i: their difference reduces to 0
+   (``_is_zero``).
 2. Numerically: central finite differences of L = Σ_j c_j y_j + ½ Σ_j y_j² (so g_j = c_j + y_j)
    on random batches, against the answer evaluated in floats.
 """
