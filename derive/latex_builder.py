@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from collections import ChainMap
 from collections.abc import Callable, Mapping
 
 import sympy as sp
@@ -57,12 +58,34 @@ def _shape_dimensions(shape: Shape) -> tuple[sp.Symbol, ...]:
 def _name_tables(
     quantities: Mapping[str, Quantity],
 ) -> tuple[dict[str, str], dict[str, sp.Symbol]]:
-    """Each quantity's printed name (normalised) → its name, and each dimension by name; each
-    name is printed once per run (a page reads hundreds of formulas over the same names)."""
+    """Each quantity's printed name (normalised) → its name, and each dimension by name.
+
+    A ``ChainMap`` (a formula's own names before a page's, as the read back passes them) is
+    looked up map by map, and a large map's tables are kept while it lives: a page reads
+    hundreds of formulas over the same thousand names, and must not rebuild them per formula."""
+    if isinstance(quantities, ChainMap):
+        printed: dict[str, str] = {}
+        dimensions: dict[str, sp.Symbol] = {}
+        for inner in reversed(quantities.maps):
+            more_printed, more_dimensions = _name_tables(inner)
+            printed.update(more_printed)
+            dimensions.update(more_dimensions)
+        return printed, dimensions
+    cached = _TABLES.get(id(quantities))
+    if cached is not None and cached[0] is quantities and cached[3] == len(quantities):
+        return cached[1], cached[2]
     printed = {_printed_key(name): name for name in quantities}
     shapes = {q.shape for q in quantities.values()}
     dimensions = {str(symbol): symbol for shape in shapes for symbol in _shape_dimensions(shape)}
+    if len(quantities) >= 50:
+        if len(_TABLES) >= 4:
+            _TABLES.clear()
+        _TABLES[id(quantities)] = (quantities, printed, dimensions, len(quantities))
     return printed, dimensions
+
+
+# the tables of the last few large maps of quantities, kept with the map (so its id is not reused)
+_TABLES: dict[int, tuple[Mapping[str, Quantity], dict[str, str], dict[str, sp.Symbol], int]] = {}
 
 
 class LatexBuilder(ExpressionBuilder):

@@ -9,6 +9,7 @@ that reads back differently, or cannot be read back, stops the key like a failed
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -111,7 +112,12 @@ def check_formula(
     try:
         scope = scope_of(expr)
         if quantities:
-            scope = Scope({**quantities, **scope.quantities}, functions=scope.functions)
+            # the formula's own names first, then the page's (one map, never copied per formula)
+            chain = ChainMap(
+                dict(scope.quantities),
+                dict(quantities) if not isinstance(quantities, dict) else quantities,
+            )
+            scope = Scope(chain, functions=scope.functions)
         with limits.own_output():
             read = read_latex(latex, scope, shape=shape, indices=indices).expr
     except DeriveError as error:
