@@ -181,6 +181,11 @@ def input_limits(command: Callable[..., None]) -> Callable[..., None]:
     show_default=True,
     help="Random points for the finite-difference check.",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Solve every problem again, neither reading nor writing the cache of solved problems.",
+)
 @limit_options
 @input_limits
 def solve_command(
@@ -191,6 +196,7 @@ def solve_command(
     example: str | None,
     questions: bool,
     points: int,
+    no_cache: bool,
     time_limit: float,
     memory_limit: int,
 ) -> None:
@@ -204,7 +210,7 @@ def solve_command(
     target = _output_path(output, fmt, inputs=[file] if file is not None else [])
     subject = str(file) if file is not None else example or DEFAULT
     with reported("solving", subject), bounded.bounded(_bounds(time_limit, memory_limit)):
-        solution = _solve(file, example, notation, points)
+        solution = _solve(file, example, notation, points, cache=not no_cache)
     with reported("writing", str(target)):
         write_output(solution, target, fmt, questions=questions)
     click.echo(f"Wrote {inert(str(target.resolve()))}")
@@ -228,17 +234,21 @@ def _output_path(output: Path | None, fmt: str | None, *, inputs: list[Path]) ->
     return target
 
 
-def _solve(file: Path | None, example: str | None, notation: str | None, points: int) -> Solution:
+def _solve(
+    file: Path | None, example: str | None, notation: str | None, points: int, *, cache: bool
+) -> Solution:
     def progress(title: str) -> None:
         click.echo(f"Solving {inert(title)} ...", err=True)
 
     if file is not None:
-        return solve_file(file, notation=notation, points=points, progress=progress)
+        return solve_file(file, notation=notation, points=points, progress=progress, cache=cache)
     if example is not None:
-        return solve_example(example, notation=notation, points=points, progress=progress)
+        return solve_example(
+            example, notation=notation, points=points, progress=progress, cache=cache
+        )
     if notation is not None:
         raise click.UsageError("--notation needs FILE or --example (the default sets its own)")
-    return solve_default(points=points, progress=progress)
+    return solve_default(points=points, progress=progress, cache=cache)
 
 
 @main.command("grade")

@@ -18,11 +18,14 @@ import os
 import pickle
 import resource
 import signal
+import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from multiprocessing import connection
 from multiprocessing.connection import Connection
-from typing import TypeVar, cast
+from multiprocessing.process import BaseProcess
+from typing import Generic, TypeVar, cast
 
 from derive.errors import DeriveError, InternalError
 
@@ -63,33 +66,122 @@ def bounded(bounds: Bounds | None) -> Iterator[None]:
 def run(work: Callable[[], T], *, what: str) -> T:
     """``work()``, in a bounded worker when bounds are set; ``what`` names it in a message
     ("problem 'mt-3'", "the answer for W2")."""
+    if _current is None:
+        return work()
+    return start(work, what=what).result()
+
+
+def start(work: Callable[[], T], *, what: str) -> Pending[T]:
+    """Start ``work()`` in a bounded worker and return at once (several run side by side; each
+    has its own time and memory limit). Without bounds the work is done here, now."""
     bounds = _current
     if bounds is None:
-        return work()
+        try:
+            return Pending(what, outcome=("ok", work()))
+        except Exception as error:  # raised again by result(), as run() would have
+            return Pending(what, outcome=("error", error))
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(work, sender, bounds, what), daemon=True)
     child.start()
     sender.close()
-    try:
-        if not receiver.poll(bounds.seconds):
-            seconds = f"{bounds.seconds:g} s"
-            raise GaveUpError(_named(what, f"gave up after {seconds} (limit --time-limit)"))
+    return Pending(what, bounds=bounds, child=child, receiver=receiver)
+
+
+class Pending(Generic[T]):
+    """Work started by ``start``: a worker that has until its deadline (start + the time
+    limit) to send back its result, or an outcome already known."""
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        outcome: tuple[str, object] | None = None,
+        bounds: Bounds | None = None,
+        child: BaseProcess | None = None,
+        receiver: Connection | None = None,
+    ) -> None:
+        self.what = what
+        self.outcome = outcome
+        self.bounds = bounds or Bounds()
+        self.deadline = time.monotonic() + self.bounds.seconds
+        self.child = child
+        self.receiver = receiver
+
+    @property
+    def done(self) -> bool:
+        """Whether the outcome is known (the worker has answered, overrun or died)."""
+        return self.outcome is not None
+
+    def result(self) -> T:
+        """The work's result, waiting for it until the deadline; its error, or GaveUpError."""
+        while not self.settle(max(0.0, self.deadline - time.monotonic())):
+            pass
+        assert self.outcome is not None
+        status, payload = self.outcome
+        if status == "ok":
+            return cast(T, payload)
+        if isinstance(payload, MemoryError):
+            raise GaveUpError(_named(self.what, OUT_OF_MEMORY))
+        assert isinstance(payload, BaseException)
+        raise payload
+
+    def settle(self, timeout: float = 0.0) -> bool:
+        """Wait up to ``timeout`` seconds for the worker; whether the outcome is now known."""
+        if self.outcome is not None:
+            return True
+        assert self.receiver is not None
         try:
-            status, payload = receiver.recv()
-        except (EOFError, OSError):  # killed by the kernel: out of memory
-            raise GaveUpError(_named(what, OUT_OF_MEMORY)) from None
-    finally:
-        receiver.close()
-        if child.is_alive():
-            child.kill()
-        child.join()
-    if status == "ok":
-        return cast(T, payload)
-    if isinstance(payload, MemoryError):
-        raise GaveUpError(_named(what, OUT_OF_MEMORY))
-    assert isinstance(payload, BaseException)
-    raise payload
+            if not self.receiver.poll(timeout):
+                if time.monotonic() < self.deadline:
+                    return False
+                seconds = f"{self.bounds.seconds:g} s"
+                gave_up = GaveUpError(
+                    _named(self.what, f"gave up after {seconds} (limit --time-limit)")
+                )
+                self.outcome = ("error", gave_up)
+                return True
+            try:
+                self.outcome = self.receiver.recv()
+            except (EOFError, OSError):  # killed by the kernel: out of memory
+                self.outcome = ("error", GaveUpError(_named(self.what, OUT_OF_MEMORY)))
+        except BaseException:
+            self.cancel()
+            raise
+        self.cancel()
+        return True
+
+    def cancel(self) -> None:
+        """Stop the worker (if it still runs) and release it; an unknown outcome stays so."""
+        if self.receiver is not None:
+            self.receiver.close()
+            self.receiver = None
+        if self.child is not None:
+            if self.child.is_alive():
+                self.child.kill()
+            self.child.join()
+            self.child = None
+
+
+def wait_any(pending: Iterable[Pending[object]]) -> None:
+    """Block until one of the unfinished ``pending`` finishes or overruns its deadline, and
+    settle every one that has."""
+    running = [p for p in pending if not p.done and p.receiver is not None]
+    if not running:
+        return
+    timeout = max(0.0, min(p.deadline for p in running) - time.monotonic())
+    ready = connection.wait([p.receiver for p in running if p.receiver is not None], timeout)
+    for item in running:
+        if item.receiver in ready or time.monotonic() >= item.deadline:
+            item.settle()
+
+
+def cores() -> int:
+    """The cores this process may run on (workers to start at once)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _child(work: Callable[[], object], sender: Connection, bounds: Bounds, what: str) -> None:

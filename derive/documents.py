@@ -7,6 +7,7 @@ from pathlib import Path
 
 from derive import bounded
 from derive.bounded import GaveUpError
+from derive.cache import Cache
 from derive.errors import Location
 from derive.examples import DEFAULT, EXAMPLES, example_path
 from derive.load import load_network
@@ -21,10 +22,14 @@ def solve_file(
     notation: str | None = None,
     points: int = 3,
     progress: Callable[[str], None] | None = None,
+    cache: bool = False,
 ) -> Solution:
-    """The solution of the network file or problem set at ``path``."""
+    """The solution of the network file or problem set at ``path``; a problem set's problems
+    solved side by side under bounds, and with ``cache`` read from and kept in the user's cache
+    of solved problems (``derive.cache``)."""
     if is_problem_set(path):
-        return load_problem_set(path, points=points, progress=progress)
+        chosen = Cache.default() if cache else None
+        return load_problem_set(path, points=points, progress=progress, cache=chosen)
     network = load_network(path)
     if progress is not None:
         progress(network.title)
@@ -40,13 +45,16 @@ def solve_example(
     notation: str | None = None,
     points: int = 3,
     progress: Callable[[str], None] | None = None,
+    cache: bool = False,
 ) -> Solution:
     """The solution of the built-in example ``name`` (see ``derive examples``)."""
     path = example_path(name)
     chosen = notation or EXAMPLES[name].notation
-    return solve_file(path, notation=chosen, points=points, progress=progress)
+    return solve_file(path, notation=chosen, points=points, progress=progress, cache=cache)
 
 
-def solve_default(*, points: int = 3, progress: Callable[[str], None] | None = None) -> Solution:
+def solve_default(
+    *, points: int = 3, progress: Callable[[str], None] | None = None, cache: bool = False
+) -> Solution:
     """What `derive solve` writes with no FILE: the key to both seed documents."""
-    return solve_example(DEFAULT, points=points, progress=progress)
+    return solve_example(DEFAULT, points=points, progress=progress, cache=cache)

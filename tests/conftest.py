@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
+from derive.cache import ENVIRONMENT
 from derive.load import parse_network_text
 from derive.model import Network
 
@@ -12,6 +13,12 @@ from derive.model import Network
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test its own empty cache of solved problems (never the user's, never shared)."""
+    monkeypatch.setenv(ENVIRONMENT, str(tmp_path_factory.mktemp("cache")))
 
 
 def network_from(text: str) -> Network:
