@@ -1,4 +1,10 @@
-"""PDF output: the LaTeX document compiled by latexmk (or pdflatex) in a scratch directory.
+"""PDF output: the LaTeX document compiled by pdflatex in a scratch directory.
+
+One pass suffices: the templates make no cross-references (no \\label, \\ref, contents), so a
+second pass would write the same PDF. pdflatex runs again only when its log asks for it
+("Rerun to get ...", "Label(s) may have changed"), as latexmk would; latexmk itself (a Perl
+driver that always ran pdflatex twice on a fresh directory) is used only when pdflatex is not
+on the PATH.
 
 TeX runs without shell escape and with kpathsea's paranoid file access (``openin_any=p``,
 ``openout_any=p``): even text that got into the document unescaped could not read or write a
@@ -26,6 +32,10 @@ _JOB = "solution"
 # kpathsea settings (environment variables override texmf.cnf): no shell commands at all, and
 # no file opened by TeX outside the working directory, by absolute path or through "..".
 TEX_ENVIRONMENT = {"shell_escape": "f", "openin_any": "p", "openout_any": "p"}
+# What LaTeX and its packages write to the log when a further pass would change the output,
+# and the most passes compile_pdf makes (latexmk's default limit is 5 runs).
+_RERUN = re.compile(r"Rerun to get|Label\(s\) may have changed")
+MAX_PASSES = 5
 
 
 def write_pdf(solution: Solution, path: str | Path, *, questions: bool = False) -> str:
@@ -42,64 +52,73 @@ def write_pdf(solution: Solution, path: str | Path, *, questions: bool = False) 
 def compile_pdf(document: str, path: str | Path) -> str:
     """Compile a complete LaTeX ``document`` to PDF at ``path`` (no shell escape); return the
     log of the last TeX run."""
-    commands = _commands()
+    command = _command()
     environment = {k: v for k, v in os.environ.items() if k != "TEXMFOUTPUT"} | TEX_ENVIRONMENT
     with tempfile.TemporaryDirectory(prefix="derive-") as scratch:
         workdir = Path(scratch)
         (workdir / f"{_JOB}.tex").write_text(document, encoding="utf-8")
-        for command in commands:
-            try:
-                completed = subprocess.run(
-                    command,
-                    cwd=workdir,
-                    env=environment,
-                    stdin=subprocess.DEVNULL,
-                    capture_output=True,
-                    text=True,
-                    errors="replace",
-                    timeout=TIMEOUT_SECONDS,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
-                raise RenderError(
-                    f"LaTeX did not finish within {TIMEOUT_SECONDS} s ({command[0]})"
-                ) from None
-            if completed.returncode != 0:
-                program = command[0]
-                details = _failure_lines(workdir, completed.stdout)
-                raise RenderError(f"LaTeX failed ({program}):", details=details)
+        for passes in range(1, MAX_PASSES + 1):
+            _run(command, workdir, environment)
+            log = _read_log(workdir)
+            if command[0] != "pdflatex" or not _RERUN.search(log) or passes == MAX_PASSES:
+                break
         built = workdir / f"{_JOB}.pdf"
         if not built.is_file():
-            raise RenderError(f"{commands[0][0]} finished but wrote no PDF")
+            raise RenderError(f"{command[0]} finished but wrote no PDF")
         write_atomically(path, built.read_bytes())
-        log = workdir / f"{_JOB}.log"
-        return log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+        return log
 
 
-def _commands() -> list[list[str]]:
-    """How to compile: latexmk once, or pdflatex twice (for references)."""
+def _run(command: list[str], workdir: Path, environment: dict[str, str]) -> None:
+    """One run of TeX (or latexmk); RenderError with the log's error lines when it fails."""
+    try:
+        completed = subprocess.run(
+            command,
+            cwd=workdir,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RenderError(
+            f"LaTeX did not finish within {TIMEOUT_SECONDS} s ({command[0]})"
+        ) from None
+    if completed.returncode != 0:
+        details = _failure_lines(workdir, completed.stdout)
+        raise RenderError(f"LaTeX failed ({command[0]}):", details=details)
+
+
+def _read_log(workdir: Path) -> str:
+    log = workdir / f"{_JOB}.log"
+    return log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+
+
+def _command() -> list[str]:
+    """How to compile: pdflatex (run again by compile_pdf when its log asks), or latexmk where
+    only it is on the PATH."""
+    if shutil.which("pdflatex"):
+        return [
+            "pdflatex",
+            "-no-shell-escape",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            "-no-file-line-error",  # errors as "! ..." lines, which log_errors picks out
+            f"{_JOB}.tex",
+        ]
     if shutil.which("latexmk"):
         return [
-            [
-                "latexmk",
-                "-pdf",
-                "-no-shell-escape",
-                "-interaction=nonstopmode",
-                "-halt-on-error",
-                "-no-file-line-error",  # errors as "! ..." lines, which log_errors picks out
-                f"{_JOB}.tex",
-            ]
-        ]
-    if shutil.which("pdflatex"):
-        once = [
-            "pdflatex",
+            "latexmk",
+            "-pdf",
             "-no-shell-escape",
             "-interaction=nonstopmode",
             "-halt-on-error",
             "-no-file-line-error",
             f"{_JOB}.tex",
         ]
-        return [once, once]
     raise ToolMissingError(
         "making a PDF needs latexmk or pdflatex; install the Debian packages "
         f"{TEX_PACKAGES} (e.g. sudo apt-get install {TEX_PACKAGES})"

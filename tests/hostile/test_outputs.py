@@ -106,11 +106,11 @@ class Sandbox:
         fake_tex: str | None = None,
         wait: bool = True,
     ) -> Run:
-        """``derive ARGS`` in the working directory (with ``fake_tex``: a latexmk script)."""
+        """``derive ARGS`` in the working directory (with ``fake_tex``: a pdflatex script)."""
         env = {**os.environ, "TMPDIR": str(self.tmp), "PYTHONPATH": str(ROOT)}
         env.pop("PYTHONWARNINGS", None)
         if fake_tex is not None:
-            script = self.bin / "latexmk"
+            script = self.bin / "pdflatex"
             script.write_text(f"#!/bin/sh\n{fake_tex}\n", encoding="utf-8")
             script.chmod(0o755)
             env["PATH"] = f"{self.bin}{os.pathsep}{env['PATH']}"
@@ -565,7 +565,7 @@ def test_failed_latex_keeps_the_previous_pdf(box: Sandbox) -> None:
     (box.work / "key.pdf").write_bytes(GOOD)
     run = box.derive("solve", "net.yaml", "-o", "key.pdf", fake_tex="echo '! broken'; exit 1")
     assert run.code == 1, run.output
-    assert "LaTeX failed (latexmk):" in run.error_lines()[0]
+    assert "LaTeX failed (pdflatex):" in run.error_lines()[0]
     assert "\n  ! broken" in run.stderr  # the log's lines, indented under the Error: line
     assert (box.work / "key.pdf").read_bytes() == GOOD
     box.assert_clean(run, expected=["net.yaml", "key.pdf"])
@@ -591,7 +591,7 @@ def test_signal_during_latex_leaves_nothing_behind(
     if previous:
         (box.work / "key.pdf").write_bytes(GOOD)
         expected.append("key.pdf")
-    script = box.bin / "latexmk"
+    script = box.bin / "pdflatex"
     script.write_text(f"#!/bin/sh\n{SLOW_TEX}\n", encoding="utf-8")
     script.chmod(0o755)
     env = {
