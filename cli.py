@@ -11,26 +11,28 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from derive import bounded, grading_pool, limits
-from derive.documents import solve_default, solve_example, solve_file
+# Only light modules here: `derive --help`, `derive examples` and argument errors must not
+# import SymPy or NumPy (0.1 s instead of 1 s); each command imports what it needs.
+from derive import bounded, grading_pool
 from derive.errors import DeriveError, InternalError
 from derive.escaping import inert
 from derive.examples import DEFAULT, EXAMPLES
-from derive.gradebook import FORMATS as GRADEBOOK_FORMATS
-from derive.gradebook import render as render_gradebook
-from derive.grading_run import run_grading
-from derive.key import FORMATS as KEY_FORMATS
-from derive.key import Outcome, write_keys
-from derive.model import Solution
-from derive.render import FORMATS, check_output, write_output
-from derive.render.atomic import encoded, write_atomically
-from derive.steps import NOTATIONS
-from derive.variants import read_template
+
+if TYPE_CHECKING:
+    from derive.key import Outcome
+    from derive.model import Solution
 
 DEFAULT_OUTPUT = "solution.pdf"
+# The choices of options, spelled here because the modules that define them import SymPy;
+# tests/test_cli_imports.py checks that each is the same as its module's.
+OUTPUT_FORMATS = ("json", "md", "pdf", "tex")  # sorted(derive.render.FORMATS)
+NOTATIONS = ("matrix", "index", "scalar")  # derive.steps.NOTATIONS
+GRADEBOOK_FORMATS = ("text", "json", "csv", "gradescope")  # derive.gradebook.FORMATS
+KEY_FORMATS = ("pdf", "tex")  # derive.key.FORMATS
 
 
 @click.group()
@@ -120,6 +122,8 @@ def input_limits(command: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(command)
     def run(*args: object, limit: tuple[str, ...], allow_outside: bool, **kwargs: object) -> None:
+        from derive import limits
+
         try:
             chosen = limits.current().overridden(limit).raised(allow_outside=allow_outside)
         except ValueError as error:
@@ -154,7 +158,7 @@ def input_limits(command: Callable[..., None]) -> Callable[..., None]:
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(sorted(FORMATS)),
+    type=click.Choice(OUTPUT_FORMATS),
     default=None,
     help="Output format (default: from the output file's suffix).",
 )
@@ -205,6 +209,8 @@ def solve_command(
     With no FILE, solve the built-in example: the homework's two-layer sigmoid network with
     every quantity a scalar (and its skip variant), then in vector form.
     """
+    from derive.render import write_output
+
     if file is not None and example is not None:
         raise click.UsageError("give either FILE or --example, not both")
     target = _output_path(output, fmt, inputs=[file] if file is not None else [])
@@ -222,6 +228,8 @@ def solve_command(
 
 def _output_path(output: Path | None, fmt: str | None, *, inputs: list[Path]) -> Path:
     """Where to write: refused when it is an input file or its suffix says another format."""
+    from derive.render import check_output
+
     if output is not None:
         target = output
     else:
@@ -237,6 +245,8 @@ def _output_path(output: Path | None, fmt: str | None, *, inputs: list[Path]) ->
 def _solve(
     file: Path | None, example: str | None, notation: str | None, points: int, *, cache: bool
 ) -> Solution:
+    from derive.documents import solve_default, solve_example, solve_file
+
     def progress(title: str) -> None:
         click.echo(f"Solving {inert(title)} ...", err=True)
 
@@ -298,6 +308,10 @@ def grade_command(
     with `answers:`, still works. Every answer is graded in a worker under --time-limit and
     --memory-limit; a file that cannot be read is reported and the others are graded.
     """
+    from derive.gradebook import render as render_gradebook
+    from derive.grading_run import run_grading
+    from derive.render.atomic import encoded, write_atomically
+
     fmt = "json" if as_json and fmt is None else fmt
     if fmt is None:
         suffix = output.suffix.lower() if output is not None else ""
@@ -391,6 +405,9 @@ def key_command(
     Values are drawn from the file's randomize: section into its {{ name }} placeholders; a
     draw that makes a problem unsolvable is drawn again. See the README's Keys and variants.
     """
+    from derive.key import write_keys
+    from derive.variants import read_template
+
     with reported("reading", str(file)):
         template = read_template(file)
     if variants is not None and variants > 1 and not template.randomized:
