@@ -72,7 +72,7 @@ def test_the_generator_produces(feature: str) -> None:
         networks(),
         lambda network: feature in features(network),
         settings=settings(
-            max_examples=1000,
+            max_examples=3000,
             database=None,
             derandomize=True,
             phases=[Phase.generate],
