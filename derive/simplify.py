@@ -90,7 +90,8 @@ def _common_factor(total: sp.Basic) -> sp.Basic:
     scales = []
     for term in total.args:
         coefficient = term.as_coeff_matrices()[0] if isinstance(term, sp.MatMul) else sp.S.One
-        numeric, symbolic = sp.sympify(coefficient).as_coeff_Mul()
+        scale = coefficient if isinstance(coefficient, sp.Basic) else sp.Integer(coefficient)
+        numeric, symbolic = scale.as_coeff_Mul()
         scales.append((abs(numeric), symbolic))
     first = scales[0]
     if first == (1, 1) or any(scale != first for scale in scales[1:]):

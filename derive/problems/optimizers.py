@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from derive.model import Answer, Line, Part, Step, Tex
+from derive.model import Answer, Line, Part, Step, Tex, as_dim
 from derive.printing import DeriveLatexPrinter, tex
 from derive.problems import ProblemSpec
 from derive.problems.field_values import field_error
@@ -217,7 +217,7 @@ def _used_names(source: Part, gradient: Answer) -> set[str]:
             for symbol in expr.atoms(sp.Symbol, sp.MatrixSymbol):
                 names.add(str(symbol.name))
                 if isinstance(symbol, sp.MatrixSymbol):
-                    names |= {str(d) for dim in symbol.shape for d in sp.sympify(dim).free_symbols}
+                    names |= {str(d) for dim in symbol.shape for d in as_dim(dim).free_symbols}
     return names
 
 
