@@ -184,11 +184,10 @@ def _resolve(result: Backward, tidy: Tidy) -> None:
             over_anchors[adjoint.symbol] = expr
             anchors_in[adjoint.symbol] = counts
         adjoint.resolved = expr
-    resolved: dict[sp.Basic, sp.Basic] = {}
+    resolved: dict[sp.Basic, sp.Basic] = {}  # the anchors resolved so far
     memo: NodeMap[sp.Basic] = NodeMap()
     for adjoint in adjoints.values():
-        replacements = {s: resolved[s] for s in anchors if s in resolved}
-        adjoint.resolved = tidy(substitute(adjoint.resolved, replacements, memo))
+        adjoint.resolved = tidy(substitute(adjoint.resolved, resolved, memo))
         if adjoint.symbol in anchors:
             resolved[adjoint.symbol] = adjoint.resolved
-            memo.clear()
+            memo.clear()  # what the memo holds was made without this anchor

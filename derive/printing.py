@@ -447,6 +447,22 @@ class DeriveLatexPrinter(AtomPrinting):
         return str(super()._print_Pow(expr))
 
 
+# tex(expr) of the expressions printed lately, keyed by identity (the node kept beside its text,
+# so its id is not reused while the entry exists): a step, its check and its page print the
+# same expression
+_PRINTED: dict[int, tuple[sp.Basic, str]] = {}
+_PRINTED_MAX = 4096
+
+
 def tex(expr: Any, **settings: Any) -> str:
     """The LaTeX of a sympy expression in derive's notation (settings as for sympy's ``latex``)."""
-    return DeriveLatexPrinter(settings).doprint(expr)
+    if settings or not isinstance(expr, sp.Basic):
+        return DeriveLatexPrinter(settings).doprint(expr)
+    found = _PRINTED.get(id(expr))
+    if found is not None and found[0] is expr:
+        return found[1]
+    printed = DeriveLatexPrinter().doprint(expr)
+    if len(_PRINTED) >= _PRINTED_MAX:
+        _PRINTED.clear()
+    _PRINTED[id(expr)] = (expr, printed)
+    return printed

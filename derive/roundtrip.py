@@ -81,13 +81,18 @@ def check_printed(
     """Read back every formula of ``part``; the number checked, or PrintedFormulaError.
 
     ``quantities`` are names a formula may mention beyond the expression it stands for (a setup
-    line written as the user wrote it, x + (v − x), whose value is v).
+    line written as the user wrote it, x + (v − x), whose value is v). Every formula is read
+    first, then all are evaluated together: one draw of the page's values per point, and a
+    subexpression the formulas share evaluated once.
     """
-    rng = np.random.default_rng(seed)
+    readings: list[Reading] = []
     count = 0
     for printed in printed_formulas(part):
-        check_formula(printed.expr, printed.where, rng, latex=printed.latex, quantities=quantities)
+        readings.extend(
+            read_back(printed.expr, printed.where, latex=printed.latex, quantities=quantities)
+        )
         count += 1
+    compare(readings, np.random.default_rng(seed))
     return count
 
 
@@ -101,16 +106,40 @@ def check_formula(
 ) -> None:
     """``expr``'s LaTeX (``latex``, else printed by ``tex``) must read back as an expression
     equal to ``expr`` at random points."""
+    compare(read_back(expr, where, latex=latex, quantities=quantities), rng)
+
+
+@dataclass
+class Reading:
+    """A formula as printed and as read back, with what the comparison needs of it."""
+
+    where: str
+    expr: sp.Basic
+    latex: str
+    read: sp.Basic
+    dimensions: frozenset[sp.Basic]  # the size symbols of both: a formula's own sizes
+    labels: dict[sp.Symbol, sp.Integer]  # entry labels (i in x[i, 0]) made concrete
+    by_sympy: bool  # over indexed values or random variables (``Census.by_sympy``)
+
+
+def read_back(
+    expr: sp.Basic,
+    where: str,
+    *,
+    latex: str | None = None,
+    quantities: Mapping[str, Quantity] | None = None,
+) -> list[Reading]:
+    """``expr`` printed (unless ``latex`` is given) and read back, or PrintedFormulaError."""
     if latex is None and isinstance(expr, sp.Tuple | sp.Piecewise):  # each value read alone
-        for entry in expr.args:
-            check_formula(entry.args[0] if isinstance(expr, sp.Piecewise) else entry, where, rng)
-        return
+        entries = (e.args[0] if isinstance(expr, sp.Piecewise) else e for e in expr.args)
+        return [reading for entry in entries for reading in read_back(entry, where)]
     latex = tex(expr) if latex is None else latex
-    sizes = {str(d): d for d in _dimensions(expr) if isinstance(d, sp.Symbol)}
-    indices = {**sizes, **_indices(expr)}
+    census = Census.of(expr)
+    found = census.indices()
+    sizes = {str(d): d for d in census.dimensions if isinstance(d, sp.Symbol)}
     shape = expr.shape if isinstance(expr, sp.MatrixExpr) else None
     try:
-        scope = scope_of(expr)
+        scope = scope_of(expr, census)
         if quantities:
             # the formula's own names first, then the page's (one map, never copied per formula)
             chain = ChainMap(
@@ -119,33 +148,109 @@ def check_formula(
             )
             scope = Scope(chain, functions=scope.functions)
         with limits.own_output():
-            read = read_latex(latex, scope, shape=shape, indices=indices).expr
+            read = read_latex(latex, scope, shape=shape, indices={**sizes, **found}).expr
     except DeriveError as error:
         raise PrintedFormulaError(
             f"{where}: the printed formula cannot be read back ({error.message})",
             details=(f"printed: {latex}", f"from:    {sp.sstr(expr)}"),
         ) from None
-    difference = _largest_difference(expr, read, rng)
-    if difference > AGREEMENT:
-        raise PrintedFormulaError(
-            f"{where}: the printed formula says something else than the answer "
-            f"(relative difference {difference:.2g} at a random point)",
-            details=(f"printed: {latex}", f"reads:   {sp.sstr(read)}", f"from:    {sp.sstr(expr)}"),
-        )
+    labels = {index: sp.Integer(n % 2) for n, index in enumerate(found.values())}
+    both = frozenset(census.dimensions | Census.of(read).dimensions)
+    return [Reading(where, expr, latex, read, both, labels, census.by_sympy)]
 
 
-def scope_of(expr: sp.Basic) -> Scope:
-    """The quantities and generic functions ``expr`` mentions, as a reader's scope."""
+def compare(readings: list[Reading], rng: np.random.Generator) -> None:
+    """PrintedFormulaError for the first reading that differs from its formula."""
+    worst: dict[int, float] = {}
+    groups: dict[frozenset[sp.Basic], list[int]] = {}
+    for n, reading in enumerate(readings):
+        if reading.by_sympy:
+            worst[n] = _largest_difference_of_sums(reading.expr, reading.read, rng)
+        else:  # formulas with the same sizes are evaluated together
+            groups.setdefault(reading.dimensions, []).append(n)
+    for dimensions, members in groups.items():
+        worst.update(_largest_differences(readings, members, dimensions, rng))
+    for n, reading in enumerate(readings):
+        if worst[n] > AGREEMENT:
+            raise PrintedFormulaError(
+                f"{reading.where}: the printed formula says something else than the answer "
+                f"(relative difference {worst[n]:.2g} at a random point)",
+                details=(
+                    f"printed: {reading.latex}",
+                    f"reads:   {sp.sstr(reading.read)}",
+                    f"from:    {sp.sstr(reading.expr)}",
+                ),
+            )
+
+
+_KINDS = (
+    sp.MatrixSymbol,
+    RandomSymbol,
+    sp.Indexed,
+    MatrixElement,
+    sp.KroneckerDelta,
+    sp.Sum,
+    AppliedUndef,
+)
+
+
+@dataclass(frozen=True)
+class Census:
+    """What a formula's scope and check need of it, from one walk of its distinct nodes: the
+    nodes of each kind in ``_KINDS`` and the size symbols of its matrices."""
+
+    nodes: dict[type, list[sp.Basic]]
+    dimensions: set[sp.Basic]
+
+    @classmethod
+    def of(cls, expr: sp.Basic) -> Census:
+        nodes: dict[type, list[sp.Basic]] = {kind: [] for kind in _KINDS}
+        dimensions: set[sp.Basic] = set()
+        shapes: set[tuple[sp.Basic, ...]] = set()
+        for node in postorder(expr):  # each distinct node once: answers share subexpressions
+            for kind in _KINDS:
+                if isinstance(node, kind):
+                    nodes[kind].append(node)
+            if isinstance(node, sp.MatrixExpr) and node.shape not in shapes:
+                shapes.add(node.shape)
+                for dim in node.shape:
+                    dimensions |= as_dim(dim).free_symbols
+        return cls(nodes, dimensions)
+
+    @property
+    def by_sympy(self) -> bool:
+        """Over indexed values or random variables: evaluated by sympy, one by one."""
+        kinds = (sp.Sum, sp.Indexed, sp.KroneckerDelta, RandomSymbol)
+        return any(self.nodes[kind] for kind in kinds)
+
+    def indices(self) -> dict[str, sp.Symbol]:
+        """The entry labels (i in x[i, 0], k in Σ_k) and the sizes the sums run to."""
+        found: dict[str, sp.Symbol] = {}
+        elements = self.nodes[MatrixElement] + self.nodes[sp.Indexed]
+        parts = [index for element in elements for index in element.indices]
+        parts += [index for delta in self.nodes[sp.KroneckerDelta] for index in delta.args]
+        parts += [part for total in self.nodes[sp.Sum] for limit in total.limits for part in limit]
+        for part in parts:
+            found.update((s.name, s) for s in part.free_symbols if isinstance(s, sp.Symbol))
+        return found
+
+
+def scope_of(expr: sp.Basic, census: Census | None = None) -> Scope:
+    """The quantities and generic functions ``expr`` mentions, as a reader's scope
+    (``census``: ``expr``'s, when the caller has it)."""
+    census = Census.of(expr) if census is None else census
     quantities: dict[str, Quantity] = {}
     one = sp.Integer(1)
-    for matrix in expr.atoms(sp.MatrixSymbol):
+    for matrix in census.nodes[sp.MatrixSymbol]:
+        assert isinstance(matrix, sp.MatrixSymbol)
         quantities[matrix.name] = Quantity(matrix.name, matrix.shape, matrix)
-    for variable in expr.atoms(RandomSymbol):  # B ~ Bernoulli(p) of a dropout problem
+    for variable in census.nodes[RandomSymbol]:  # B ~ Bernoulli(p) of a dropout problem
+        assert isinstance(variable, RandomSymbol)
         quantities[variable.name] = Quantity(variable.name, (one, one), variable)
-    for indexed in expr.atoms(sp.Indexed):  # x_k of a problem's values x_1 … x_m
+    for indexed in census.nodes[sp.Indexed]:  # x_k of a problem's values x_1 … x_m
         base = indexed.base
         quantities[base.name] = Quantity(base.name, (sp.Symbol("m"), sp.Integer(1)), base)
-    skipped = _dimensions(expr) | set(_indices(expr).values())
+    skipped = census.dimensions | set(census.indices().values())
     for symbol in expr.free_symbols:
         if (
             isinstance(symbol, sp.Symbol)
@@ -153,28 +258,18 @@ def scope_of(expr: sp.Basic) -> Scope:
             and symbol.name not in quantities
         ):
             quantities[symbol.name] = Quantity(symbol.name, (one, one), symbol)
-    functions = {
-        type(f).__name__: type(f)
-        for f in expr.atoms(AppliedUndef)
-        if not type(f).__name__.endswith("'")
-    }
-    for f in expr.atoms(AppliedUndef):  # f' alone still needs f declared
-        name = type(f).__name__.rstrip("'")
-        functions.setdefault(name, sp.Function(name))
+    applied = census.nodes[AppliedUndef]
+    functions = {type(f).__name__: type(f) for f in applied if not type(f).__name__.endswith("'")}
+    for f in applied:  # f' alone still needs f declared
+        functions.setdefault(
+            type(f).__name__.rstrip("'"), sp.Function(type(f).__name__.rstrip("'"))
+        )
     return Scope(quantities, functions=functions)
 
 
 def _indices(expr: sp.Basic) -> dict[str, sp.Symbol]:
-    """The entry labels of ``expr`` (i in x[i, 0], k in Σ_k) and the sizes its sums run to."""
-    found: dict[str, sp.Symbol] = {}
-    for element in expr.atoms(MatrixElement, sp.Indexed, sp.KroneckerDelta):
-        for index in element.args if isinstance(element, sp.KroneckerDelta) else element.indices:
-            found.update((s.name, s) for s in index.free_symbols if isinstance(s, sp.Symbol))
-    for total in expr.atoms(sp.Sum):
-        for limit in total.limits:
-            for part in limit:
-                found.update((s.name, s) for s in part.free_symbols if isinstance(s, sp.Symbol))
-    return found
+    """The entry labels of ``expr`` and the sizes its sums run to (``Census.indices``)."""
+    return Census.of(expr).indices()
 
 
 def _sizes(expr: sp.Basic) -> set[sp.Basic]:
@@ -184,45 +279,53 @@ def _sizes(expr: sp.Basic) -> set[sp.Basic]:
     }
 
 
-def _dimensions(expr: sp.Basic) -> set[sp.Basic]:
-    found: set[sp.Basic] = set()
-    for node in postorder(expr):  # each distinct node once: answers share subexpressions
-        if isinstance(node, sp.MatrixExpr):
-            for dim in node.shape:
-                found |= as_dim(dim).free_symbols
-    return found
-
-
-def _largest_difference(expr: sp.Basic, read: sp.Basic, rng: np.random.Generator) -> float:
-    """The largest relative difference of the two at ``POINTS`` points where ``expr`` is finite."""
-    if expr.has(sp.Sum, sp.Indexed, sp.KroneckerDelta) or expr.atoms(RandomSymbol):
-        return _largest_difference_of_sums(expr, read, rng)
-    sizes = sorted(_dimensions(expr) | _dimensions(read), key=str)
-    dims = {d: SIZES[n % len(SIZES)] for n, d in enumerate(sizes)}
-    labels = {index: sp.Integer(n % 2) for n, index in enumerate(_indices(expr).values())}
-    expr, read = expr.xreplace(labels), read.xreplace(labels)  # entry (1, 0), within any size
+def _largest_differences(
+    readings: list[Reading],
+    members: list[int],
+    dimensions: frozenset[sp.Basic],
+    rng: np.random.Generator,
+) -> dict[int, float]:
+    """The largest relative difference of each formula and its reading at ``POINTS`` points
+    where the formula is finite: one draw of values and one evaluator per point for all."""
+    dims = {d: SIZES[n % len(SIZES)] for n, d in enumerate(sorted(dimensions, key=str))}
+    pairs = {}
+    for n in members:  # entry (1, 0) of any size
+        labels = readings[n].labels
+        expr, read = readings[n].expr, readings[n].read
+        pairs[n] = (expr.xreplace(labels), read.xreplace(labels)) if labels else (expr, read)
     symbols = sorted(
-        (s for s in expr.free_symbols | read.free_symbols if s not in dims),
-        key=str,
+        {s for pair in pairs.values() for e in pair for s in e.free_symbols} - set(dims), key=str
     )
-    worst, checked = 0.0, 0
+    worst = dict.fromkeys(members, 0.0)
+    checked = dict.fromkeys(members, 0)
+    pending = list(members)
     for _ in range(DRAWS):
-        values = {s: random_value(s, dims, rng) for s in symbols}
-        with np.errstate(all="ignore"):
-            try:
-                expected = np.asarray(Evaluator(values, dims)(expr), dtype=complex)
-                found = np.asarray(Evaluator(values, dims)(read), dtype=complex)
-            except (ValueError, ZeroDivisionError, OverflowError):
-                continue
-        if not np.all(np.isfinite(expected)):
-            continue
-        if expected.shape != found.shape:
-            return np.inf
-        scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-12)
-        worst = max(worst, float(np.max(np.abs(expected - found), initial=0.0)) / scale)
-        checked += 1
-        if checked == POINTS:
+        if not pending:
             break
+        evaluate = Evaluator({s: random_value(s, dims, rng) for s in symbols}, dims)
+        unfinished = []
+        for n in pending:
+            expr, read = pairs[n]
+            with np.errstate(all="ignore"):
+                try:
+                    expected = np.asarray(evaluate(expr), dtype=complex)
+                    found = np.asarray(evaluate(read), dtype=complex)
+                except (ValueError, ZeroDivisionError, OverflowError):
+                    unfinished.append(n)
+                    continue
+            if not np.all(np.isfinite(expected)):
+                unfinished.append(n)
+                continue
+            if expected.shape != found.shape:
+                worst[n] = np.inf
+                continue
+            scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-12)
+            difference = float(np.max(np.abs(expected - found), initial=0.0)) / scale
+            worst[n] = max(worst[n], difference)
+            checked[n] += 1
+            if checked[n] < POINTS:
+                unfinished.append(n)
+        pending = unfinished
     return worst
 
 
