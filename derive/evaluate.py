@@ -11,7 +11,8 @@ instantiated as sin with derivative cos.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections import ChainMap
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import singledispatch
 from typing import Any
@@ -271,10 +272,23 @@ class Evaluator:
         dims: Mapping[sp.Basic, int],
         margins: list[float] | None = None,
     ) -> None:
-        self.values = dict(values)
+        self.values: MutableMapping[sp.Basic, Value] = dict(values)
         self.dims = dims
         self.memo: NodeMap[Value] = NodeMap()
         self.margins = margins
+
+    def assign(self, symbol: sp.Basic, value: Value) -> None:
+        """Give ``symbol`` a value (a forward pass, equation by equation): it must not have
+        been evaluated yet."""
+        assert symbol not in self.memo
+        self.values[symbol] = value
+
+    def bound(self, variable: sp.Basic, value: Value) -> Evaluator:
+        """An evaluator of a λ's body: ``variable`` bound to ``value``, the other values
+        these (shared, not copied), its own memo."""
+        inner = Evaluator({}, self.dims, self.margins)
+        inner.values = ChainMap({variable: value}, self.values)
+        return inner
 
     def __call__(self, expr: sp.Basic) -> Value:
         if expr in self.memo:
@@ -432,7 +446,7 @@ def _hadamard_power(expr: HadamardPower, ev: Evaluator) -> Value:
 def _elementwise(expr: ElementwiseApplyFunction, ev: Evaluator) -> Value:
     argument = np.asarray(ev(expr.expr))
     function = expr.function
-    inner = Evaluator({**ev.values, function.variables[0]: argument}, ev.dims, ev.margins)
+    inner = ev.bound(function.variables[0], argument)
     value = np.asarray(inner(function.expr))
     return np.broadcast_to(value, argument.shape).astype(np.result_type(value, argument, 1.0))
 

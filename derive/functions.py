@@ -85,18 +85,21 @@ def _rebound(function: sp.Lambda) -> sp.Lambda:
     return sp.Lambda(fresh, renamed.xreplace({v: k for k, v in hidden.items()}))
 
 
-def _ones_like(argument: sp.MatrixExpr) -> sp.MatrixExpr:
-    return sp.OneMatrix(*argument.shape)
+def _ones_minus(matrix: sp.MatrixExpr) -> sp.MatrixExpr:
+    """𝟏 − ``matrix``, as sympy's ``-`` writes it but without its deep ``doit``, which walks
+    the argument again for every layer."""
+    ones = sp.OneMatrix(*matrix.shape)
+    return sp.MatAdd(ones, sp.MatMul(sp.S.NegativeOne, matrix)).doit(deep=False)
 
 
 def _sigmoid_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
     # σ'(X) = σ(X) ⊙ (1 − σ(X))
-    return HadamardProduct(elementwise(sigmoid, x), _ones_like(x) - elementwise(sigmoid, x))
+    return HadamardProduct(elementwise(sigmoid, x), _ones_minus(elementwise(sigmoid, x)))
 
 
 def _tanh_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:
     # tanh'(X) = 1 − tanh(X) ⊙ tanh(X)
-    return _ones_like(x) - HadamardProduct(elementwise(sp.tanh, x), elementwise(sp.tanh, x))
+    return _ones_minus(HadamardProduct(elementwise(sp.tanh, x), elementwise(sp.tanh, x)))
 
 
 def _relu_prime(x: sp.MatrixExpr) -> sp.MatrixExpr:

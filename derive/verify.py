@@ -135,13 +135,13 @@ def forward(
 ) -> dict[sp.Basic, Value]:
     """Every quantity's value at one point, equation by equation (``margins`` as for
     ``Evaluator``)."""
-    values = dict(givens)
+    evaluator = Evaluator(givens, dims, margins)  # one memo: later equations reuse earlier nodes
     for equation in network.equations:
-        value = Evaluator(values, dims, margins)(equation.rhs)
+        value = evaluator(equation.rhs)
         if equation.target.is_scalar:
             value = np.asarray(value).reshape(-1)[0]
-        values[equation.target.symbol] = value
-    return values
+        evaluator.assign(equation.target.symbol, value)
+    return dict(evaluator.values)
 
 
 def _loss(

@@ -71,10 +71,10 @@ def forward(
     dims: Mapping[sp.Basic, int],
 ) -> dict[sp.Basic, Value]:
     """The givens at ``point`` and every computed quantity, in the equations' order."""
-    values = dict(point)
+    evaluator = Evaluator(point, dims)  # one memo: later equations reuse earlier nodes
     for target, rhs in equations:
-        value = Evaluator(values, dims)(rhs)
+        value = evaluator(rhs)
         if not isinstance(target, sp.MatrixSymbol):
             value = float(np.asarray(value).reshape(-1)[0])
-        values[target] = value
-    return values
+        evaluator.assign(target, value)
+    return dict(evaluator.values)
