@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 import sympy as sp
+from sympy.matrices.expressions.hadamard import HadamardProduct
+from sympy.matrices.expressions.special import GenericIdentity, GenericZeroMatrix
 from sympy.printing.repr import ReprPrinter
 
 PRINTING_RECURSION = 20_000  # sympy's printers recurse once per level of nesting
@@ -69,10 +71,28 @@ def substitute(
     )
 
 
+# Products and sums of matrices whose constructors only check the operands' shapes (sympy
+# computes a shape by walking down the first operand, uncached: a deep chain's sum costs its
+# depth at every rebuild)
+_SHAPE_CHECKED = (sp.MatMul, sp.MatAdd, HadamardProduct)
+_GENERIC = (GenericIdentity, GenericZeroMatrix)
+
+
 def rebuild(node: sp.Basic, args: list[sp.Basic]) -> sp.Basic:
-    """``node`` with new arguments (``node`` itself when none changed)."""
+    """``node`` with new arguments (``node`` itself when none changed).
+
+    A product or sum of matrices whose operands keep their kinds (a matrix stays a matrix, a
+    scalar a scalar) is built without the constructor's shape check: a rebuild replaces an
+    operand by one of its shape (a substitution or simplification), and what sympy's
+    constructor would add (dropping a generic identity) cannot apply.
+    """
     if all(new is old for new, old in zip(args, node.args, strict=True)):
         return node
+    if type(node) in _SHAPE_CHECKED and all(
+        new.is_Matrix == old.is_Matrix and not isinstance(new, _GENERIC)
+        for new, old in zip(args, node.args, strict=True)
+    ):
+        return sp.Basic.__new__(type(node), *args)
     return node.func(*args)
 
 

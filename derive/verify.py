@@ -19,8 +19,8 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from derive.errors import VerificationError
-from derive.evaluate import Evaluator, Value
-from derive.model import Network, Quantity, Verification, as_dim
+from derive.evaluate import Evaluator, ForwardPass, Value
+from derive.model import Equation, Network, Quantity, Verification, as_dim
 
 TOLERANCE = 1e-6
 STEP = 1e-30  # the complex step: any tiny h works, there is no cancellation
@@ -135,13 +135,28 @@ def forward(
 ) -> dict[sp.Basic, Value]:
     """Every quantity's value at one point, equation by equation (``margins`` as for
     ``Evaluator``)."""
-    evaluator = Evaluator(givens, dims, margins)  # one memo: later equations reuse earlier nodes
-    for equation in network.equations:
-        value = evaluator(equation.rhs)
-        if equation.target.is_scalar:
-            value = np.asarray(value).reshape(-1)[0]
-        evaluator.assign(equation.target.symbol, value)
-    return dict(evaluator.values)
+    return _forward_pass(network).run(givens, dims, margins)
+
+
+# the forward passes of the networks checked lately, by identity: the network's equations are
+# kept beside it, so one whose equations changed gets a new pass
+_PASSES: dict[int, tuple[list[Equation], ForwardPass]] = {}
+
+
+def _forward_pass(network: Network) -> ForwardPass:
+    found = _PASSES.get(id(network))
+    if (
+        found is not None
+        and len(found[0]) == len(network.equations)
+        and all(kept is eq for kept, eq in zip(found[0], network.equations, strict=True))
+    ):
+        return found[1]
+    if len(_PASSES) >= 64:
+        _PASSES.clear()
+    equations = [(eq.target.symbol, eq.rhs, eq.target.is_scalar) for eq in network.equations]
+    made = ForwardPass(equations)
+    _PASSES[id(network)] = (list(network.equations), made)
+    return made
 
 
 def _loss(
