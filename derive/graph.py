@@ -158,6 +158,27 @@ def tree_size(expr: sp.Basic, *, limit: int) -> int:
     return count
 
 
+def same_tree(first: sp.Basic, second: sp.Basic, *, limit: int) -> bool:
+    """``first == second`` as trees (node types, argument lists, equal leaves), decided by a
+    walk of at most ``limit`` pairs of distinct nodes: False beyond it (sympy's ``==`` walks
+    two distinct deep graphs path by path, exponentially)."""
+    stack = [(first, second)]
+    count = 0
+    while stack:
+        one, other = stack.pop()
+        if one is other:
+            continue
+        count += 1
+        if count > limit or type(one) is not type(other) or len(one.args) != len(other.args):
+            return False
+        if not one.args:
+            if one != other:
+                return False
+            continue
+        stack.extend(zip(one.args, other.args, strict=True))
+    return True
+
+
 def postorder(expr: sp.Basic) -> list[sp.Basic]:
     """Every distinct node of ``expr``, each after its arguments."""
     seen: NodeMap[bool] = NodeMap()

@@ -281,7 +281,7 @@ def test_backward_verification(full: Part, demeaned: Part) -> None:
     for part in (full, demeaned):
         assert part.verification is not None and part.verification.ok
         assert part.verification.max_rel_error < 1e-6
-        assert "exact sympy Jacobians" in part.verification.method
+        assert "exact rational Jacobians" in part.verification.method
 
 
 def test_backward_check_refuses_wrong_answers() -> None:
