@@ -13,6 +13,7 @@ The Python API runs work in-process unless bounds are given (``bounded(...)`` as
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import pickle
@@ -85,7 +86,22 @@ def start(work: Callable[[], T], *, what: str) -> Pending[T]:
     child = context.Process(target=_child, args=(work, sender, bounds, what), daemon=True)
     child.start()
     sender.close()
+    _warm_up()  # while the first worker runs: the ones forked after it start warm
     return Pending(what, bounds=bounds, child=child, receiver=receiver)
+
+
+@functools.cache
+def _warm_up() -> None:
+    """Load in this process what every worker would otherwise load again for itself: the
+    solving code, both grammars' parsers, and the module ``sympy.simplify`` imports on its
+    first call (``sympy.physics.units``, half a second). A worker is a fork, so it inherits
+    all of it; this process waits for workers anyway."""
+    import sympy.physics.units  # noqa: F401
+
+    from derive import latex_reader, parse, solve  # noqa: F401
+
+    latex_reader.parser()
+    parse.parser()
 
 
 class Pending(Generic[T]):

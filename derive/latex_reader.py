@@ -177,7 +177,7 @@ def _node(item: lark.Token | Node) -> Node:
 
 
 @functools.cache
-def _parser() -> lark.Lark:
+def parser() -> lark.Lark:
     grammar = resources.files("derive").joinpath("latex.lark").read_text(encoding="utf-8")
     return lark.Lark(grammar, start="expression", parser="lalr", transformer=_ToSyntaxTree())
 
@@ -190,7 +190,7 @@ def parse_latex(text: str, *, span: TextSpan | None = None) -> Node:
     if not blanked.strip():
         raise ExpressionSyntaxError("empty formula", location=where.location(0))
     try:
-        node = cast(Node, _parser().parse(blanked))
+        node = cast(Node, parser().parse(blanked))
     except NumberTooLongError as error:
         raise error.error(where) from None
     except lark.exceptions.UnexpectedInput as error:

@@ -305,7 +305,7 @@ def _check_digits(text: str, offset: int) -> None:
 
 
 @functools.cache
-def _parser() -> lark.Lark:
+def parser() -> lark.Lark:
     grammar = resources.files("derive").joinpath("grammar.lark").read_text(encoding="utf-8")
     return lark.Lark(
         grammar,
@@ -323,7 +323,7 @@ def _parse(text: str, start: str, span: TextSpan | None) -> object:
     if not shown:
         raise ExpressionSyntaxError(f"empty {start}", location=where.location(0))
     try:
-        result: object = _parser().parse(text, start=start)
+        result: object = parser().parse(text, start=start)
     except NumberTooLongError as error:
         raise error.error(where) from None
     except lark.exceptions.UnexpectedInput as error:

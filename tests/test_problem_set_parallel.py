@@ -101,11 +101,12 @@ def test_the_first_failing_problem_is_reported_and_no_worker_is_left(
 
     _with(monkeypatch, fail)
     lines: list[str] = []
+    earlier = set(multiprocessing.active_children())  # another test's worker may still run
     with bounded.bounded(Bounds(seconds=60)), pytest.raises(DeriveError) as raised:
         load_problem_set(course, workers=2, progress=lines.append)
     assert "problem 'a' is broken" in str(raised.value)
     assert lines == ["[1/5] The network", "[2/5] Problem a"]
-    assert multiprocessing.active_children() == []
+    assert set(multiprocessing.active_children()) <= earlier
 
 
 def test_a_problem_over_its_time_limit_gives_up_while_the_others_complete(
