@@ -158,8 +158,22 @@ def _name(spec: ProblemSpec, field: str) -> str:
     return value
 
 
+SCREEN_POINTS = (sp.Rational(-7, 5), sp.Rational(1, 3), sp.Rational(9, 4))  # generic points
+
+
 def _defines(definition: sp.Expr, known: sp.FunctionClass, variable: sp.Symbol) -> bool:
-    return bool(sp.simplify((known(variable) - definition).rewrite(sp.exp)) == 0)
+    """Whether ``definition`` is ``known`` written out: first a numeric screen at a few points
+    (a different function differs at one of them), then the algebra, cheapest first."""
+    difference = (known(variable) - definition).rewrite(sp.exp)
+    for point in SCREEN_POINTS:
+        value = difference.evalf(30, subs={variable: point})
+        if not value.is_number or abs(complex(value)) > 1e-20:
+            return False
+    return bool(
+        sp.cancel(difference) == 0
+        or sp.cancel(sp.powsimp(sp.expand(difference))) == 0
+        or sp.simplify(difference) == 0
+    )
 
 
 # --- steps ---------------------------------------------------------------------------------
