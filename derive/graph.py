@@ -16,7 +16,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import sympy as sp
 from sympy.matrices.expressions.hadamard import HadamardProduct
@@ -143,10 +143,16 @@ def occurrences(expr: sp.Basic, wanted: Collection[sp.Basic]) -> Counter[sp.Basi
     return counts[expr]
 
 
-def tree_size(expr: sp.Basic, *, limit: int) -> int:
+def tree_size(expr: sp.Basic, *, limit: int, memo: NodeMap[int] | None = None) -> int:
     """The number of nodes of ``expr`` written out as a tree, counted up to ``limit``: a walk
     of the tree that stops at ``limit`` nodes, so it costs O(limit) however large the shared
-    graph below is."""
+    graph below is. With ``memo`` (for this one ``limit``), each distinct node's capped size
+    is counted once and kept, so sizing many expressions that share subexpressions (a deep
+    chain's answers) costs their distinct nodes once, not ``limit`` each."""
+    if memo is not None:
+        for node in postorder_missing(expr, memo):
+            memo[node] = min(limit, 1 + sum(memo[arg] for arg in node.args))
+        return memo[expr]
     count = 0
     stack = [expr]
     while stack:
@@ -177,6 +183,22 @@ def same_tree(first: sp.Basic, second: sp.Basic, *, limit: int) -> bool:
             continue
         stack.extend(zip(one.args, other.args, strict=True))
     return True
+
+
+def postorder_missing(expr: sp.Basic, done: NodeMap[Any]) -> list[sp.Basic]:
+    """The distinct nodes of ``expr`` not in ``done``, each after its arguments."""
+    seen: NodeMap[bool] = NodeMap()
+    order: list[sp.Basic] = []
+    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+        elif node not in seen and node not in done:
+            seen[node] = True
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args)
+    return order
 
 
 def postorder(expr: sp.Basic) -> list[sp.Basic]:

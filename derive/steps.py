@@ -308,7 +308,7 @@ def answer_for(network: Network, adjoint: Adjoint, notation: str) -> tuple[Answe
     lines = [Line(label, adjoint.definition)]
     size = tree_size(adjoint.resolved, limit=10 * PRINTABLE_NODES)
     printable = size <= PRINTABLE_NODES
-    if adjoint.resolved != adjoint.definition and printable:
+    if printable and adjoint.resolved != adjoint.definition:  # == walks the small tree only
         lines.append(Line(Tex(""), adjoint.resolved))
     index_form = None
     if notation == "index" and not quantity.is_scalar:

@@ -31,7 +31,7 @@ from typing import Any
 
 import sympy as sp
 
-from derive.graph import SharedRepr, tree_size
+from derive.graph import NodeMap, SharedRepr, tree_size
 from derive.model import Answer, Part, Solution, Verification
 from derive.printing import tex
 
@@ -47,7 +47,8 @@ def render_json(solution: Solution) -> str:
 
 
 def _part(part: Part, printer: SharedRepr) -> dict[str, Any]:
-    answers = {name: _answer(answer, printer) for name, answer in part.answers.items()}
+    sizes: NodeMap[int] = NodeMap()  # the answers share subexpressions: each sized once
+    answers = {name: _answer(answer, printer, sizes) for name, answer in part.answers.items()}
     entry: dict[str, Any] = {
         "name": part.name,
         "heading": part.heading,
@@ -62,12 +63,13 @@ def _part(part: Part, printer: SharedRepr) -> dict[str, Any]:
     return entry
 
 
-def _answer(answer: Answer, printer: SharedRepr) -> dict[str, Any]:
+def _answer(answer: Answer, printer: SharedRepr, sizes: NodeMap[int]) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "shape": [_dim(d) for d in answer.shape],
         "latex": tex(answer.shown),
     }
-    if answer.compact is not None and tree_size(answer.value, limit=TREE_LIMIT) >= TREE_LIMIT:
+    large = tree_size(answer.value, limit=TREE_LIMIT, memo=sizes) >= TREE_LIMIT
+    if answer.compact is not None and large:
         # written out as a tree the answer would be enormous (paths through shared adjoints
         # multiply); its named-adjoint form with the part's "adjoints" is linear in size
         entry["sympy"] = printer(answer.compact)
