@@ -10,6 +10,7 @@ import pytest
 from derive.errors import InputFileError
 from derive.problem_set import load_problem_set
 from derive.problems import KINDS, ProblemSpec, solver
+from tests.conftest import write_sigmoid_update_set
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS), ids=sorted(KINDS))
@@ -24,24 +25,8 @@ def test_an_unknown_field_is_an_error_naming_the_accepted_ones(kind: str) -> Non
 
 
 def test_momentum_for_a_plain_update_is_refused_at_its_line(tmp_path: Path) -> None:
-    path = tmp_path / "set.yaml"
-    path.write_text(
-        "title: t\n"
-        "problems:\n"
-        "  - id: g\n"
-        "    kind: identity\n"
-        "    function: sigma\n"
-        "    variable: z\n"
-        "    definition: 1 / (1 + exp(-z))\n"
-        "    claim: sigmoid(z) (1 - sigmoid(z))\n"
-        "  - id: u\n"
-        "    kind: update\n"
-        "    gradient_of: g\n"
-        "    parameter: derivative\n"
-        "    learning_rate: alpha\n"
-        "    momentum: mu\n",
-        encoding="utf-8",
-    )
+    # learning_rate at line 13, momentum at line 14
+    path = write_sigmoid_update_set(tmp_path, "learning_rate: alpha", "momentum: mu")
     with pytest.raises(InputFileError) as raised:
         load_problem_set(path, points=1)
     message = str(raised.value)

@@ -13,7 +13,6 @@ import sympy.stats
 import derive.examples
 from derive.errors import InputFileError, Location, VerificationError
 from derive.evaluate import Evaluator
-from derive.load import load_network
 from derive.model import Answer, Part, Solution, Tex
 from derive.problem_set import load_problem_set
 from derive.problems import ProblemSpec, optimizers, solver
@@ -22,7 +21,7 @@ from derive.problems.optimizer_check import check
 from derive.problems.optimizers import METHODS, Method, Solved
 from derive.problems.update import FIELDS, solve
 from derive.render import render_latex
-from derive.solve import solve as solve_network
+from tests.conftest import write_sigmoid_update_set
 
 HERE = Location("set.yaml", 30, 3)
 k = sp.Symbol("k", integer=True, positive=True)
@@ -33,15 +32,6 @@ alpha, mu, rho, beta1, beta2, epsilon = sp.symbols(
 )
 t = sp.Symbol("t", integer=True, nonnegative=True)
 SIZE = 4
-
-
-@pytest.fixture(scope="module")
-def midterm() -> Part:
-    """Midterm 1(b)-(e): y_pred = C σ(A x + b) + d, L = (y_true − y_pred)², index notation."""
-    path = Path(derive.examples.__file__).parent / "midterm.yaml"
-    part = solve_network(load_network(path), notation="index").parts[0]
-    part.name, part.heading = "mt-1be", "Midterm 1(b)-(e)"
-    return part
 
 
 def _spec(fields: dict[str, object], previous: dict[str, Part]) -> ProblemSpec:
@@ -311,24 +301,7 @@ def test_a_gradient_of_another_kind_is_evaluated_from_its_answer() -> None:
 
 
 def test_a_gradient_from_an_identity_is_evaluated_from_its_answer(tmp_path: Path) -> None:
-    path = tmp_path / "set.yaml"
-    path.write_text(
-        "title: t\n"
-        "problems:\n"
-        "  - id: g\n"
-        "    kind: identity\n"
-        "    function: sigma\n"
-        "    variable: z\n"
-        "    definition: 1 / (1 + exp(-z))\n"
-        "    claim: sigmoid(z) (1 - sigmoid(z))\n"
-        "  - id: u\n"
-        "    kind: update\n"
-        "    gradient_of: g\n"
-        "    parameter: derivative\n"
-        "    method: momentum\n"
-        "    momentum: mu\n",
-        encoding="utf-8",
-    )
+    path = write_sigmoid_update_set(tmp_path, "method: momentum", "momentum: mu")
     part = load_problem_set(path, points=1).parts[1]
     assert part.verification is not None
     assert "the gradient evaluated from its answer" in part.verification.method
@@ -436,24 +409,8 @@ def test_bad_fields(midterm: Part, fields: dict[str, object], message: str) -> N
 
 
 def test_a_field_of_another_method_is_refused_at_its_line(tmp_path: Path) -> None:
-    path = tmp_path / "set.yaml"
-    path.write_text(
-        "title: t\n"
-        "problems:\n"
-        "  - id: g\n"
-        "    kind: identity\n"
-        "    function: sigma\n"
-        "    variable: z\n"
-        "    definition: 1 / (1 + exp(-z))\n"
-        "    claim: sigmoid(z) (1 - sigmoid(z))\n"
-        "  - id: u\n"
-        "    kind: update\n"
-        "    gradient_of: g\n"
-        "    parameter: derivative\n"
-        "    method: rmsprop\n"
-        "    beta2: beta2\n",
-        encoding="utf-8",
-    )
+    # method at line 13, beta2 at line 14
+    path = write_sigmoid_update_set(tmp_path, "method: rmsprop", "beta2: beta2")
     with pytest.raises(InputFileError) as raised:
         load_problem_set(path, points=1)
     message = str(raised.value)

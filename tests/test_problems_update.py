@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 import sympy as sp
 
-import derive.examples
 from derive.errors import InputFileError, Location, VerificationError
 from derive.evaluate import Evaluator
-from derive.load import load_network
 from derive.model import Part, Solution, Tex
 from derive.problems import ProblemSpec, solver
 from derive.problems.dropout import solve as solve_dropout
 from derive.problems.update import check, read, solve
 from derive.render import render_latex
-from derive.solve import solve as solve_network
 
 HERE = Location("set.yaml", 30, 3)
 k = sp.Symbol("k", integer=True, positive=True)
@@ -28,15 +24,6 @@ x, d, y_pred, y_true = sp.symbols("x d y_pred y_true")
 alpha = sp.Symbol("alpha", positive=True)
 i = sp.Symbol("i", integer=True)
 sigma_prime = sp.Function("sigma'")
-
-
-@pytest.fixture(scope="module")
-def midterm() -> Part:
-    """Midterm 1(b)-(e): y_pred = C σ(A x + b) + d, L = (y_true − y_pred)², index notation."""
-    path = Path(derive.examples.__file__).parent / "midterm.yaml"
-    part = solve_network(load_network(path), notation="index").parts[0]
-    part.name, part.heading = "mt-1be", "Midterm 1(b)-(e)"
-    return part
 
 
 def _spec(fields: dict[str, object], previous: dict[str, Part]) -> ProblemSpec:

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive.engine import backward
 from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.functions import relu, sigmoid, softplus
 from derive.load import load_network
-from derive.verify import concrete_dims, draw_point, forward
+from derive.verify import forward
+from tests.torch_oracle import adjoints_beside_autograd, givens_as_tensors, random_point
 
 torch = pytest.importorskip("torch")
 
@@ -70,20 +70,14 @@ def _torch_eval(expr: sp.Basic, values: dict[sp.Basic, object]) -> object:
 )
 def test_gradients_match_torch_autograd(name: str) -> None:
     network = load_network(example_path(name))
-    dims = concrete_dims(network)
-    point = draw_point(network, dims, np.random.default_rng(3))
-    tensors = {
-        s: torch.tensor(np.asarray(v, dtype=float), dtype=torch.float64, requires_grad=True)
-        for s, v in point.items()
-    }
-    values: dict[sp.Basic, object] = {**tensors, "dims": dims}
+    dims, point = random_point(network, np.random.default_rng(3))
+    tensors = givens_as_tensors(network, point)
+    values: dict[sp.Basic, object] = {"dims": dims}
+    for given, tensor in tensors.items():
+        values[network.givens[given].symbol] = tensor
     for equation in network.equations:
         values[equation.target.symbol] = _torch_eval(equation.rhs, values)
     values[network.loss.target.symbol].backward()
-    result = backward(network)
     evaluator = Evaluator(forward(network, point, dims), dims)
-    for wrt in network.wrt:
-        symbol = network.givens[wrt].symbol
-        derived = np.asarray(evaluator(result.adjoints[wrt].resolved), dtype=float)
-        expected = tensors[symbol].grad.numpy()
-        assert np.allclose(derived.reshape(expected.shape), expected, rtol=1e-9, atol=1e-12), wrt
+    for wrt, derived, expected in adjoints_beside_autograd(network, evaluator, tensors):
+        assert np.allclose(derived, expected, rtol=1e-9, atol=1e-12), wrt

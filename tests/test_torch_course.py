@@ -16,17 +16,21 @@ import numpy as np
 import pytest
 
 import derive
-from derive.engine import backward
 from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.load import load_network
 from derive.model import Network, Solution
-from derive.verify import concrete_dims, draw_point, forward
+from tests.torch_oracle import (
+    Tensors,
+    adjoints_beside_autograd,
+    forward_with_loss,
+    givens_as_tensors,
+    random_point,
+)
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-Tensors = dict[str, "torch.Tensor"]
 RELATIVE = 1e-8  # of the largest entry of torch's gradient
 
 
@@ -127,40 +131,25 @@ def _relative_error(derived: np.ndarray, expected: np.ndarray) -> float:
 @pytest.mark.parametrize("seed", [3, 11])
 def test_gradients_match_torch_autograd(name: str, seed: int) -> None:
     network, solution = _solved(name)
-    dims = concrete_dims(network)
-    point = draw_point(network, dims, np.random.default_rng(seed))
-    tensors = {
-        quantity.name: torch.tensor(
-            np.asarray(point[quantity.symbol], dtype=float),
-            dtype=torch.float64,
-            requires_grad=True,
-        )
-        for quantity in network.givens.values()
-    }
+    dims, point = random_point(network, np.random.default_rng(seed))
+    tensors = givens_as_tensors(network, point)
     loss = ORACLES[name](tensors)
     loss.backward()
 
-    values = forward(network, point, dims)
-    assert float(values[network.loss.target.symbol]) == pytest.approx(loss.item(), rel=1e-12)
+    values = forward_with_loss(network, point, dims, loss, rel=1e-12)
     evaluator = Evaluator(values, dims)
-    adjoints = backward(network).adjoints
     (part,) = solution.parts
-    for wrt in network.wrt:
-        gradient = tensors[wrt].grad
-        assert gradient is not None, wrt
-        expected = gradient.numpy()
-        assert np.abs(expected).max() > 0, wrt  # a zero gradient would compare trivially
-        for derived in (adjoints[wrt].resolved, part.answers[wrt].value):
-            value = np.asarray(evaluator(derived), dtype=float).reshape(expected.shape)
-            assert _relative_error(value, expected) <= RELATIVE, (wrt, derived)
+    for wrt, adjoint, expected in adjoints_beside_autograd(network, evaluator, tensors):
+        answer = np.asarray(evaluator(part.answers[wrt].value), dtype=float).reshape(adjoint.shape)
+        assert _relative_error(adjoint, expected) <= RELATIVE, (wrt, "adjoint")
+        assert _relative_error(answer, expected) <= RELATIVE, (wrt, "answer")
 
 
 def test_one_hot_targets_are_drawn_one_hot() -> None:
     """The cross-entropy oracles read class indices: each one-hot row has a single 1."""
     for name in ("cs231n-two-layer", "cs231n-svm", "word2vec-naive-softmax"):
         network, _ = _solved(name)
-        dims = concrete_dims(network)
-        point = draw_point(network, dims, np.random.default_rng(3))
+        _, point = random_point(network, np.random.default_rng(3))
         for target in network.onehot:
             value = np.asarray(point[network.givens[target].symbol], dtype=float)
             rows = value.reshape(-1, value.shape[-1]) if value.shape[-1] > 1 else value.T

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derive.engine import backward
 from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.load import load_network
-from derive.model import Network
-from derive.verify import concrete_dims, draw_point, forward
+from derive.verify import forward
+from tests.torch_oracle import adjoints_beside_autograd, givens_as_tensors, random_point
 
 torch = pytest.importorskip("torch")
 functional = torch.nn.functional
@@ -33,28 +32,6 @@ def _huber_regression(g: dict[str, object]) -> object:
     return functional.huber_loss(r, torch.zeros_like(r), reduction="mean", delta=1.0)
 
 
-def _derived_and_torch(
-    network: Network, loss: Callable[[dict[str, object]], object], seed: int
-) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    dims = concrete_dims(network)
-    point = draw_point(network, dims, np.random.default_rng(seed))
-    tensors = {
-        name: torch.tensor(np.asarray(point[q.symbol], dtype=float), dtype=torch.float64)
-        for name, q in network.givens.items()
-    }
-    for name in network.wrt:
-        tensors[name].requires_grad_(True)
-    loss(tensors).backward()
-    result = backward(network)
-    evaluator = Evaluator(forward(network, point, dims), dims)
-    found = []
-    for name in network.wrt:
-        derived = np.asarray(evaluator(result.adjoints[name].resolved), dtype=float)
-        expected = tensors[name].grad.numpy()
-        found.append((name, derived.reshape(expected.shape), expected))
-    return found
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize(
     ("example", "loss"),
@@ -63,15 +40,18 @@ def _derived_and_torch(
 )
 def test_the_example_matches_torch(example: str, loss: Callable, seed: int) -> None:
     network = load_network(example_path(example))
-    for name, derived, expected in _derived_and_torch(network, loss, seed):
+    dims, point = random_point(network, np.random.default_rng(seed))
+    tensors = givens_as_tensors(network, point)
+    loss(tensors).backward()
+    evaluator = Evaluator(forward(network, point, dims), dims)
+    for name, derived, expected in adjoints_beside_autograd(network, evaluator, tensors):
         assert np.allclose(derived, expected, rtol=1e-9, atol=1e-12), name
 
 
 def test_the_huber_point_has_residuals_on_both_pieces() -> None:
     """The check is not vacuous: some residuals are inside [−1, 1] (½ r²), some outside."""
     network = load_network(example_path("huber"))
-    dims = concrete_dims(network)
-    point = draw_point(network, dims, np.random.default_rng(0))
+    dims, point = random_point(network, np.random.default_rng(0))
     residual = forward(network, point, dims)[network.quantities["r"].symbol]
     size = np.abs(np.asarray(residual, dtype=float))
     assert (size < 1).any() and (size > 1).any(), sp.Matrix(size)

@@ -18,12 +18,10 @@ from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.load import load_network
 from derive.model import Network
-from derive.verify import concrete_dims, draw_point, forward
+from tests.torch_oracle import Point, Tensors, float64_tensor, forward_with_loss, random_point
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
-
-Tensors = dict[str, "torch.Tensor"]
 
 
 def conv1d_loss(p: Tensors) -> torch.Tensor:
@@ -50,15 +48,13 @@ def entry_names(base: str, shape: tuple[int, ...]) -> list[str]:
     return ["_".join([base, *(str(i + 1) for i in index)]) for index in np.ndindex(*shape)]
 
 
-def tensors_at(network: Network, point: dict, shapes: dict[str, tuple[int, ...]]) -> Tensors:
+def tensors_at(network: Network, point: Point, shapes: dict[str, tuple[int, ...]]) -> Tensors:
     """The point's scalar givens gathered into the tensors torch's layers take."""
     found = {}
     for base, shape in shapes.items():
         names = entry_names(base, shape)
         entries = [float(point[network.givens[name].symbol]) for name in names]
-        found[base] = torch.tensor(
-            np.array(entries).reshape(shape), dtype=torch.float64, requires_grad=True
-        )
+        found[base] = float64_tensor(np.reshape(entries, shape)).requires_grad_(True)
     return found
 
 
@@ -72,14 +68,12 @@ def test_gradients_match_torch_autograd(
     name: str, oracle: Callable[[Tensors], torch.Tensor], wrt: list[str], seed: int
 ) -> None:
     network = load_network(example_path(name))
-    dims = concrete_dims(network)
-    point = draw_point(network, dims, np.random.default_rng(seed))
+    dims, point = random_point(network, np.random.default_rng(seed))
     tensors = tensors_at(network, point, SHAPES[name])
     loss = oracle(tensors)
     loss.backward()
 
-    values = forward(network, point, dims)
-    assert float(values[network.loss.target.symbol]) == pytest.approx(loss.item(), rel=1e-12)
+    values = forward_with_loss(network, point, dims, loss, rel=1e-12)
     result = backward(network)
     evaluator = Evaluator(values, dims)
     expected_names = [entry for base in wrt for entry in entry_names(base, SHAPES[name][base])]

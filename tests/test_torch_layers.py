@@ -12,16 +12,21 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from derive.engine import backward
 from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.load import load_network
-from derive.verify import concrete_dims, draw_point, forward
+from tests.torch_oracle import (
+    Tensors,
+    adjoints_beside_autograd,
+    float64_tensor,
+    forward_with_loss,
+    givens_as_tensors,
+    random_point,
+)
 
 torch = pytest.importorskip("torch")
 functional = torch.nn.functional
 
-Tensors = dict[str, "torch.Tensor"]
 EPS = 1e-5  # torch's default, and derive's when layernorm/batchnorm are given no eps
 
 
@@ -60,8 +65,8 @@ def _mask(tensors: Tensors, rng: np.random.Generator) -> None:
     p = abs(float(tensors["p"]))
     mask = (rng.uniform(size=shape) >= p).astype(float)
     mask.flat[0], mask.flat[1] = 0.0, 1.0  # some units dropped, some kept
-    tensors["m"] = torch.tensor(mask, dtype=torch.float64)
-    tensors["p"] = torch.tensor(p, dtype=torch.float64)
+    tensors["m"] = float64_tensor(mask)
+    tensors["p"] = float64_tensor(p)
 
 
 @pytest.mark.parametrize(
@@ -78,13 +83,9 @@ def test_gradients_match_torch_autograd(
     name: str, oracle: Callable[[Tensors], torch.Tensor], seed: int
 ) -> None:
     network = load_network(example_path(name))
-    dims = concrete_dims(network)
     rng = np.random.default_rng(seed)
-    point = draw_point(network, dims, rng)
-    tensors = {
-        quantity.name: torch.tensor(np.asarray(point[quantity.symbol], dtype=float))
-        for quantity in network.givens.values()
-    }
+    dims, point = random_point(network, rng)
+    tensors = givens_as_tensors(network, point)
     if "m" in tensors:
         _mask(tensors, rng)
         for quantity in network.givens.values():
@@ -94,19 +95,10 @@ def test_gradients_match_torch_autograd(
                     if quantity.name == "m"
                     else float(tensors[quantity.name])
                 )
-    for wrt in network.wrt:
-        tensors[wrt] = tensors[wrt].to(torch.float64).requires_grad_(True)
     loss = oracle(tensors)
     loss.backward()
 
-    values = forward(network, point, dims)
-    assert float(values[network.loss.target.symbol]) == pytest.approx(loss.item(), rel=1e-9)
-    result = backward(network)
+    values = forward_with_loss(network, point, dims, loss, rel=1e-9)
     evaluator = Evaluator(values, dims)
-    for wrt in network.wrt:
-        derived = np.asarray(evaluator(result.adjoints[wrt].resolved), dtype=float)
-        gradient = tensors[wrt].grad
-        assert gradient is not None, wrt
-        expected = gradient.numpy()
-        assert np.abs(expected).max() > 0, wrt  # a zero gradient would compare trivially
-        assert np.allclose(derived.reshape(expected.shape), expected, rtol=1e-9, atol=1e-12), wrt
+    for wrt, derived, expected in adjoints_beside_autograd(network, evaluator, tensors):
+        assert np.allclose(derived, expected, rtol=1e-9, atol=1e-12), wrt

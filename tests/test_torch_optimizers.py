@@ -24,6 +24,7 @@ from derive.evaluate import Evaluator
 from derive.model import Part
 from derive.problem_set import load_problem_set
 from derive.problems import ProblemSpec, solver
+from tests.torch_oracle import float64_tensor
 
 torch = pytest.importorskip("torch")
 
@@ -62,23 +63,20 @@ def _point(seed: int) -> tuple[dict[str, object], torch.Tensor, torch.Tensor]:
     values["t"] = STEPS_BEFORE
     for name in ("v", "s", "m"):
         values[name] = np.abs(rng.normal(size=(SIZE, 1)))  # s and v are averages of squares
-    weights = torch.tensor(w, dtype=torch.float64, requires_grad=True)
-    inputs = torch.tensor(x, dtype=torch.float64)
+    weights = float64_tensor(w).requires_grad_(True)
+    inputs = float64_tensor(x)
     probability = torch.sigmoid(weights.T @ inputs + b).squeeze()
     loss = -(y * torch.log(probability) + (1 - y) * torch.log(1 - probability))
     loss.backward()
     return values, weights, weights.grad
 
 
-def _tensor(value: object) -> torch.Tensor:
-    return torch.tensor(np.asarray(value), dtype=torch.float64)
-
-
 def _sgd(nesterov: bool) -> Callable[[torch.Tensor, dict[str, object]], dict[str, np.ndarray]]:
     def step(weights: torch.Tensor, values: dict[str, object]) -> dict[str, np.ndarray]:
         rate = HYPER["alpha"]
         optimizer = torch.optim.SGD([weights], lr=rate, momentum=HYPER["mu"], nesterov=nesterov)
-        optimizer.state[weights] = {"momentum_buffer": -_tensor(values["v"]) / rate}  # b = −v/α
+        velocity = float64_tensor(values["v"])
+        optimizer.state[weights] = {"momentum_buffer": -velocity / rate}  # b = −v/α
         optimizer.step()
         buffer = optimizer.state[weights]["momentum_buffer"]
         return {"v": -rate * buffer.numpy(), "w": weights.detach().numpy()}
@@ -91,7 +89,7 @@ def _rmsprop(weights: torch.Tensor, values: dict[str, object]) -> dict[str, np.n
         [weights], lr=HYPER["alpha"], alpha=HYPER["rho"], eps=HYPER["epsilon"]
     )
     step = torch.tensor(float(STEPS_BEFORE))
-    optimizer.state[weights] = {"step": step, "square_avg": _tensor(values["s"])}
+    optimizer.state[weights] = {"step": step, "square_avg": float64_tensor(values["s"])}
     optimizer.step()
     average = optimizer.state[weights]["square_avg"]
     return {"s": average.numpy(), "w": weights.detach().numpy()}
@@ -102,8 +100,8 @@ def _adam(weights: torch.Tensor, values: dict[str, object]) -> dict[str, np.ndar
     optimizer = torch.optim.Adam([weights], lr=HYPER["alpha"], betas=betas, eps=HYPER["epsilon"])
     optimizer.state[weights] = {
         "step": torch.tensor(float(STEPS_BEFORE)),
-        "exp_avg": _tensor(values["m"]),
-        "exp_avg_sq": _tensor(values["v"]),
+        "exp_avg": float64_tensor(values["m"]),
+        "exp_avg_sq": float64_tensor(values["v"]),
     }
     optimizer.step()
     state = optimizer.state[weights]

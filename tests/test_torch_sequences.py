@@ -12,15 +12,18 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from derive.engine import backward
 from derive.evaluate import Evaluator
 from derive.examples import example_path
 from derive.load import load_network
-from derive.verify import concrete_dims, draw_point, forward
+from tests.torch_oracle import (
+    Tensors,
+    adjoints_beside_autograd,
+    forward_with_loss,
+    givens_as_tensors,
+    random_point,
+)
 
 torch = pytest.importorskip("torch")
-
-Tensors = dict[str, "torch.Tensor"]
 
 
 def rnn_loss(p: Tensors) -> torch.Tensor:
@@ -58,27 +61,12 @@ def test_gradients_match_torch_autograd(
     name: str, oracle: Callable[[Tensors], torch.Tensor], seed: int
 ) -> None:
     network = load_network(example_path(name))
-    dims = concrete_dims(network)
-    point = draw_point(network, dims, np.random.default_rng(seed))
-    tensors = {
-        quantity.name: torch.tensor(
-            np.asarray(point[quantity.symbol], dtype=float),
-            dtype=torch.float64,
-            requires_grad=True,
-        )
-        for quantity in network.givens.values()
-    }
+    dims, point = random_point(network, np.random.default_rng(seed))
+    tensors = givens_as_tensors(network, point)
     loss = oracle(tensors)
     loss.backward()
 
-    values = forward(network, point, dims)
-    assert float(values[network.loss.target.symbol]) == pytest.approx(loss.item(), rel=1e-12)
-    result = backward(network)
+    values = forward_with_loss(network, point, dims, loss, rel=1e-12)
     evaluator = Evaluator(values, dims)
-    for wrt in network.wrt:
-        derived = np.asarray(evaluator(result.adjoints[wrt].resolved), dtype=float)
-        gradient = tensors[wrt].grad
-        assert gradient is not None, wrt
-        expected = gradient.numpy()
-        assert np.abs(expected).max() > 0, wrt  # a zero gradient would compare trivially
-        assert np.allclose(derived.reshape(expected.shape), expected, rtol=1e-9, atol=1e-12), wrt
+    for wrt, derived, expected in adjoints_beside_autograd(network, evaluator, tensors):
+        assert np.allclose(derived, expected, rtol=1e-9, atol=1e-12), wrt
