@@ -12,6 +12,7 @@ import math
 
 import sympy as sp
 from sympy.core.mul import _keep_coeff
+from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -77,6 +78,11 @@ def _tidy_node(node: sp.Basic) -> sp.Basic:
         coefficient, matrices = _coeff_matrices(node.arg)
         if len(matrices) == 1 and isinstance(matrices[0], sp.OneMatrix):  # tr(c 𝟏_{a×a}) = c a
             return coefficient * matrices[0].shape[0]
+    if isinstance(node, DiagMatrix):
+        coefficient, matrices = _coeff_matrices(node.args[0])
+        if len(matrices) == 1 and isinstance(matrices[0], sp.OneMatrix):  # diag(c 𝟏) = c I
+            identity = sp.Identity(node.shape[0])
+            return identity if coefficient == 1 else sp.MatMul(coefficient, identity)
     if isinstance(node, sp.Add):
         return _factor_sum(node)
     return node
