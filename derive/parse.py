@@ -250,9 +250,7 @@ class ToSyntaxTree(lark.Transformer[lark.Token, object]):
 
     def group(self, children: list[Node]) -> Node:
         (node,) = children
-        if isinstance(node, Call):  # `(W(x + b))^T` transposes the whole product
-            return Call(node.function, node.argument, node.offset, grouped=True, more=node.more)
-        return node
+        return parenthesised(node)  # `(W(x + b))^T` transposes the whole product
 
     def negate(self, children: list[lark.Token | Node]) -> Negate:
         sign, operand = children
@@ -272,6 +270,14 @@ class ToSyntaxTree(lark.Transformer[lark.Token, object]):
     def juxtapose(self, children: list[Node]) -> Binary:
         left, right = children
         return Binary("*", left, right, start_offset(right))
+
+
+def parenthesised(node: Node) -> Node:
+    """``node`` as written inside parentheses of its own: a quantity's "call" W(x + b) is then
+    one factor, so a postfix after the parentheses applies to all of it."""
+    if isinstance(node, Call) and not node.grouped:
+        return Call(node.function, node.argument, node.offset, grouped=True, more=node.more)
+    return node
 
 
 def _node(item: lark.Token | Node) -> Node:

@@ -40,6 +40,7 @@ from derive.parse import (
     Summation,
     TextSpan,
     Transposed,
+    parenthesised,
     parse_expression,
 )
 
@@ -200,11 +201,12 @@ class ExpressionBuilder:
             case Transposed(operand=Call(grouped=False) as call) if not self._is_function(
                 call.function
             ):
-                inner: Node = Transposed(call.argument, node.offset)
+                # the argument stands in the call's own parentheses: b (W (x))^T is b (W x)ᵀ
+                inner: Node = Transposed(parenthesised(call.argument), node.offset)
             case Binary(op="^" | ".^", left=Call(grouped=False) as call) if not self._is_function(
                 call.function
             ):
-                inner = Binary(node.op, call.argument, node.right, node.offset)
+                inner = Binary(node.op, parenthesised(call.argument), node.right, node.offset)
             case _:
                 return node
         return Binary("*", Name(call.function, call.offset), inner, call.offset)

@@ -28,6 +28,7 @@ from derive.parse import (
     Node,
     Number,
     Transposed,
+    parenthesised,
     parse_equation,
 )
 from derive.printing import FUNCTION_TEX, latex_name
@@ -224,11 +225,12 @@ class SourcePrinter:
             case Transposed(operand=Call(grouped=False) as call) if not self._is_function(
                 call.function
             ):
-                inner: Node = Transposed(call.argument, node.offset)
+                # the argument stands in the call's own parentheses: b (W (x))^T is b (W x)ᵀ
+                inner: Node = Transposed(parenthesised(call.argument), node.offset)
             case Binary(op="^", left=Call(grouped=False) as call) if not self._is_function(
                 call.function
             ):
-                inner = Binary("^", call.argument, node.right, node.offset)
+                inner = Binary("^", parenthesised(call.argument), node.right, node.offset)
             case _:
                 return node
         return Binary("*", Name(call.function, call.offset), inner, call.offset)
