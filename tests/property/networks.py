@@ -1031,7 +1031,9 @@ class _Drawing:
             spread = self.leaf(SCALAR)
         else:
             small = (1, cols) if form == "row" else (rows, 1)
-            spread = self.expression(small, depth - 1) if self.chance(40) else self.leaf(small)
+            # a row of one column (a column of one row) is 1×1: a named scalar, as above
+            expression = not is_scalar(small) and self.chance(40)
+            spread = self.expression(small, depth - 1) if expression else self.leaf(small)
         op = self.weighted([("+", 4), ("-", 1), (".*", 1)])
         return Op(op, operand, spread) if self.chance(70) else Op(op, spread, operand)
 
