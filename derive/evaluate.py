@@ -52,7 +52,7 @@ from derive.functions_piecewise import (
     normal_cdf,
     normal_pdf,
 )
-from derive.graph import NodeMap
+from derive.graph import NodeMap, postorder_missing
 from derive.model import as_dim
 from derive.softmax import Softmax
 
@@ -354,18 +354,7 @@ def _operands(node: sp.Basic) -> tuple[sp.Basic, ...]:
 
 def _operands_first(expr: sp.Basic, done: NodeMap[Any]) -> list[sp.Basic]:
     """The nodes of ``expr`` not in ``done``, each after its operands."""
-    order: list[sp.Basic] = []
-    seen: NodeMap[bool] = NodeMap()
-    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-        elif node not in seen and node not in done:
-            seen[node] = True
-            stack.append((node, True))
-            stack.extend((arg, False) for arg in _operands(node))
-    return order
+    return postorder_missing(expr, done, _operands)
 
 
 @singledispatch

@@ -185,8 +185,13 @@ def same_tree(first: sp.Basic, second: sp.Basic, *, limit: int) -> bool:
     return True
 
 
-def postorder_missing(expr: sp.Basic, done: NodeMap[Any]) -> list[sp.Basic]:
-    """The distinct nodes of ``expr`` not in ``done``, each after its arguments."""
+def postorder_missing(
+    expr: sp.Basic,
+    done: NodeMap[Any],
+    operands: Callable[[sp.Basic], tuple[sp.Basic, ...]] = lambda node: node.args,
+) -> list[sp.Basic]:
+    """The distinct nodes of ``expr`` not in ``done``, each after its ``operands`` (by
+    default its arguments)."""
     seen: NodeMap[bool] = NodeMap()
     order: list[sp.Basic] = []
     stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
@@ -197,26 +202,13 @@ def postorder_missing(expr: sp.Basic, done: NodeMap[Any]) -> list[sp.Basic]:
         elif node not in seen and node not in done:
             seen[node] = True
             stack.append((node, True))
-            stack.extend((arg, False) for arg in node.args)
+            stack.extend((arg, False) for arg in operands(node))
     return order
 
 
 def postorder(expr: sp.Basic) -> list[sp.Basic]:
     """Every distinct node of ``expr``, each after its arguments."""
-    seen: NodeMap[bool] = NodeMap()
-    order: list[sp.Basic] = []
-    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen[node] = True
-        stack.append((node, True))
-        stack.extend((arg, False) for arg in node.args if arg not in seen)
-    return order
+    return postorder_missing(expr, NodeMap())
 
 
 class SharedRepr(ReprPrinter):
