@@ -18,9 +18,13 @@ import click
 # Only light modules here: `derive --help`, `derive examples` and argument errors must not
 # import SymPy or NumPy (0.1 s instead of 1 s); each command imports what it needs.
 from derive import bounded, grading_pool
+from derive.cache import recording_reads
+from derive.document_cache import Document, DocumentCache, Request
 from derive.errors import DeriveError, InternalError
 from derive.escaping import inert
 from derive.examples import DEFAULT, EXAMPLES
+from derive.render import check_output, write_output
+from derive.render.atomic import write_atomically
 
 if TYPE_CHECKING:
     from derive.key import Outcome
@@ -209,14 +213,27 @@ def solve_command(
     With no FILE, solve the built-in example: the homework's two-layer sigmoid network with
     every quantity a scalar (and its skip variant), then in vector form.
     """
-    from derive.render import write_output
-
     if file is not None and example is not None:
         raise click.UsageError("give either FILE or --example, not both")
-    target = _output_path(output, fmt, inputs=[file] if file is not None else [])
+    target, name = _output_path(output, fmt, inputs=[file] if file is not None else [])
     subject = str(file) if file is not None else example or DEFAULT
-    with reported("solving", subject), bounded.bounded(_bounds(time_limit, memory_limit)):
-        solution = _solve(file, example, notation, points, cache=not no_cache)
+    request = None if no_cache else _request(file, subject, name, questions, notation, points)
+    documents = DocumentCache.default()
+    kept = None if request is None else documents.find(request)
+    if kept is not None:  # the same input, options and derive: the document written last time
+        for line in kept.progress:
+            click.echo(line, err=True)
+        with reported("writing", str(target)):
+            write_atomically(target, kept.data)
+        click.echo(f"Wrote {inert(str(target.resolve()))}")
+        return
+    lines: list[str] = []
+    with (
+        recording_reads() as reads,
+        reported("solving", subject),
+        bounded.bounded(_bounds(time_limit, memory_limit)),
+    ):
+        solution = _solve(file, example, notation, points, cache=not no_cache, lines=lines)
     with reported("writing", str(target)):
         write_output(solution, target, fmt, questions=questions)
     click.echo(f"Wrote {inert(str(target.resolve()))}")
@@ -224,31 +241,67 @@ def solve_command(
         click.echo(f"Error: {failure}", err=True)
     if solution.failures:
         sys.exit(1)
+    if request is not None:
+        _keep(documents, request, target, reads, lines)
 
 
-def _output_path(output: Path | None, fmt: str | None, *, inputs: list[Path]) -> Path:
-    """Where to write: refused when it is an input file or its suffix says another format."""
-    from derive.render import check_output
+def _request(
+    file: Path | None, subject: str, fmt: str, questions: bool, notation: str | None, points: int
+) -> Request:
+    """What the command asks for, as the cache of written documents knows it."""
+    from derive.examples import example_path
 
+    read_first = file if file is not None else example_path(subject)
+    resolved = str(Path(read_first).resolve())
+    return Request(subject, resolved, fmt, questions, notation, points)
+
+
+def _keep(
+    documents: DocumentCache,
+    request: Request,
+    target: Path,
+    reads: dict[str, str],
+    lines: list[str],
+) -> None:
+    """Keep the document just written, with the files it was made from and its progress."""
+    try:
+        data = target.read_bytes()
+    except OSError:  # written somewhere that cannot be read back: nothing to keep
+        return
+    documents.keep(request, Document(tuple(sorted(reads.items())), tuple(lines), data))
+
+
+def _output_path(output: Path | None, fmt: str | None, *, inputs: list[Path]) -> tuple[Path, str]:
+    """Where to write, and the format: refused when it is an input file or its suffix says
+    another format."""
     if output is not None:
         target = output
     else:
         target = Path(DEFAULT_OUTPUT if fmt is None or fmt == "pdf" else f"solution.{fmt}")
     try:
-        check_output(target, fmt, inputs)
+        name = check_output(target, fmt, inputs)
     except DeriveError as error:
         hint = " (or pass --format)" if fmt is None else ""
         raise click.UsageError(f"{error}{hint}") from None
-    return target
+    return target, name
 
 
 def _solve(
-    file: Path | None, example: str | None, notation: str | None, points: int, *, cache: bool
+    file: Path | None,
+    example: str | None,
+    notation: str | None,
+    points: int,
+    *,
+    cache: bool,
+    lines: list[str],
 ) -> Solution:
+    """The solution asked for; each progress line is printed and added to ``lines``."""
     from derive.documents import solve_default, solve_example, solve_file
 
     def progress(title: str) -> None:
-        click.echo(f"Solving {inert(title)} ...", err=True)
+        line = f"Solving {inert(title)} ..."
+        lines.append(line)
+        click.echo(line, err=True)
 
     if file is not None:
         return solve_file(file, notation=notation, points=points, progress=progress, cache=cache)

@@ -23,6 +23,8 @@ import os
 import pickle
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextvars import ContextVar
 from importlib import metadata
 from pathlib import Path
 
@@ -119,3 +121,26 @@ class Cache:
             if temporary is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(temporary)
+
+
+# The files read while a document is made (see derive.document_cache): path → SHA-256 of bytes.
+_reads: ContextVar[dict[str, str] | None] = ContextVar("derive_reads", default=None)
+
+
+@contextlib.contextmanager
+def recording_reads() -> Iterator[dict[str, str]]:
+    """Within the block, every input file derive reads (``note_read``) is recorded: its
+    resolved path and the SHA-256 of the bytes read."""
+    reads: dict[str, str] = {}
+    token = _reads.set(reads)
+    try:
+        yield reads
+    finally:
+        _reads.reset(token)
+
+
+def note_read(path: str | os.PathLike[str], data: bytes) -> None:
+    """Record that ``data`` was read from ``path`` (if reads are being recorded)."""
+    reads = _reads.get()
+    if reads is not None:
+        reads[str(Path(path).resolve())] = digest(data)

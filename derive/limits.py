@@ -20,11 +20,12 @@ import re
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
-
-import sympy as sp
+from typing import TYPE_CHECKING, Any
 
 from derive.errors import LimitError, Location
+
+if TYPE_CHECKING:  # SymPy is imported by the check that needs it: reading limits needs none
+    import sympy as sp
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,9 @@ def digits_of(number: sp.Rational) -> int:
 
 def check_number(number: sp.Basic, *, location: Location | None = None) -> None:
     """A LimitError if ``number`` is an exact rational with more digits than allowed."""
-    if isinstance(number, sp.Rational) and digits_of(number) > current().digits:
+    from sympy import Rational
+
+    if isinstance(number, Rational) and digits_of(number) > current().digits:
         raise exceeded(
             "digits", f"a number with about {digits_of(number)} digits", location=location
         )

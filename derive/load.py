@@ -14,6 +14,7 @@ import yaml
 
 from derive import indices, limits, sequences
 from derive.build import InputLocations, build_network
+from derive.cache import note_read
 from derive.errors import InputFileError, Location
 from derive.model import Network
 from derive.parse import TextSpan
@@ -74,6 +75,7 @@ def read_input(path: str | os.PathLike[str], what: str, *, limit_name: str = "in
         raise InputFileError(f"cannot read '{file}': {error.strerror}", location=where) from None
     if len(data) > limit:
         raise limits.exceeded(limit_name, f"{what} over the size limit", location=where)
+    note_read(file, data)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -33,7 +33,7 @@ import yaml
 
 from derive import bounded, limits
 from derive.bounded import GaveUpError, Pending
-from derive.cache import Cache, digest
+from derive.cache import Cache, digest, note_read
 from derive.errors import DeriveError, InputFileError, InternalError
 from derive.load import RANDOMIZED, YamlReader, load_network, read_input, referenced_path, shorten
 from derive.model import Network, Part, Solution
@@ -283,7 +283,9 @@ class ProblemSetReader(YamlReader):
                     path = referenced_path(self.directory, name, location=where, what="")
                     if not path.is_file() or path.stat().st_size > limits.current().input_bytes:
                         return None
-                    items += [str(path.resolve()), digest(path.read_bytes())]
+                    data = path.read_bytes()
+                    note_read(path, data)
+                    items += [str(path.resolve()), digest(data)]
                 except (DeriveError, OSError):
                     return None
         if kind in READS_EARLIER:  # the earlier part it reads: by the key of what solved it

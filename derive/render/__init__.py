@@ -2,24 +2,31 @@
 
 Document layout lives in ``templates/`` (installed as ``derive.templates``); expressions are
 typeset by ``derive.printing.tex``.
+
+Importing this package is light: the renderers (which import SymPy and Jinja) load on first
+use, so the command line can check an output path, or copy a cached document, without them.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from derive.errors import RenderError
-from derive.model import Solution
 from derive.render.atomic import encoded, write_atomically
-from derive.render.json_output import render_json
-from derive.render.latex import render_latex, render_latex_fragment, render_questions_latex
-from derive.render.markdown import render_markdown, render_questions_markdown
-from derive.render.pdf import write_pdf
+from derive.render.targets import FORMATS, INPUT_SUFFIXES, check_output, format_for_path
+
+if TYPE_CHECKING:
+    from derive.model import Solution
+    from derive.render.json_output import render_json
+    from derive.render.latex import render_latex, render_latex_fragment, render_questions_latex
+    from derive.render.markdown import render_markdown, render_questions_markdown
+    from derive.render.pdf import write_pdf
 
 __all__ = [
     "FORMATS",
+    "INPUT_SUFFIXES",
     "check_output",
     "format_for_path",
     "render_json",
@@ -32,69 +39,36 @@ __all__ = [
     "write_pdf",
 ]
 
-# Output format names and the file suffixes that imply them.
-FORMATS: dict[str, tuple[str, ...]] = {
-    "tex": (".tex", ".latex"),
-    "pdf": (".pdf",),
-    "md": (".md", ".markdown"),
-    "json": (".json",),
+# Each renderer by the module that defines it, imported when first asked for.
+_LAZY = {
+    "render_json": "derive.render.json_output",
+    "render_latex": "derive.render.latex",
+    "render_latex_fragment": "derive.render.latex",
+    "render_questions_latex": "derive.render.latex",
+    "render_markdown": "derive.render.markdown",
+    "render_questions_markdown": "derive.render.markdown",
+    "write_pdf": "derive.render.pdf",
 }
-_ALIASES = {"latex": "tex", "markdown": "md"}
-# Suffixes of the files derive reads (networks, problem sets, submissions): never an output.
-INPUT_SUFFIXES = (".yaml", ".yml")
-
-_TEXT_RENDERERS = {"tex": render_latex, "md": render_markdown, "json": render_json}
-_QUESTION_RENDERERS = {"tex": render_questions_latex, "md": render_questions_markdown}
 
 
-def format_for_path(path: str | Path) -> str:
-    """The format a file name implies (``answers.pdf`` → ``"pdf"``); RenderError if none."""
-    suffix = Path(path).suffix.lower()
-    for name, suffixes in FORMATS.items():
-        if suffix in suffixes:
-            return name
-    raise RenderError(
-        f"cannot tell the output format from {str(path)!r}; use one of "
-        + ", ".join(s for suffixes in FORMATS.values() for s in suffixes)
-    )
-
-
-def check_output(path: str | Path, fmt: str | None, inputs: Iterable[str | Path] = ()) -> str:
-    """The format to write ``path`` in, after refusing an output that would clobber an input
-    (the same file by any spelling or symlink) or whose suffix says another format."""
-    target = Path(path)
-    for source in inputs:
-        if _same_file(target, Path(source)):
-            raise RenderError(
-                f"the output {str(target)!r} is the input file {str(source)!r}; "
-                "derive does not overwrite its input (choose another -o)"
-            )
-    suffix = target.suffix.lower()
-    if suffix in INPUT_SUFFIXES:
-        raise RenderError(
-            f"the output {str(target)!r} has the suffix {suffix} of the files derive reads; "
-            "name it .pdf, .tex, .md or .json"
-        )
-    if fmt is None:
-        return format_for_path(target)
-    name = _ALIASES.get(fmt.lower(), fmt.lower())
-    if name not in FORMATS:
-        raise RenderError(f"unknown output format {fmt!r}; use one of {', '.join(FORMATS)}")
-    implied = next((f for f, suffixes in FORMATS.items() if suffix in suffixes), None)
-    if implied is not None and implied != name:
-        raise RenderError(
-            f"the output {str(target)!r} ends in {suffix} ({implied}) but the format is {name}; "
-            f"name it {target.stem}{FORMATS[name][0]} or leave out the format"
-        )
-    return name
-
-
-def _same_file(first: Path, second: Path) -> bool:
-    """Whether two paths name one file: the same inode, or the same resolved path."""
-    try:
-        return os.path.samefile(first, second)
-    except OSError:  # one does not exist yet
-        return first.resolve() == second.resolve()
+def __getattr__(name: str) -> Any:
+    """A renderer (or table of them), imported on first use and kept as a module attribute."""
+    if name in globals():  # called by name from this module after the first use
+        return globals()[name]
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name == "_TEXT_RENDERERS":
+        value = {"tex": __getattr__("render_latex"), "md": __getattr__("render_markdown")}
+        value["json"] = __getattr__("render_json")
+    elif name == "_QUESTION_RENDERERS":
+        value = {
+            "tex": __getattr__("render_questions_latex"),
+            "md": __getattr__("render_questions_markdown"),
+        }
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # found directly from now on
+    return value
 
 
 def write_output(
@@ -107,9 +81,9 @@ def write_output(
     """
     name = check_output(path, fmt)
     if name == "pdf":
-        write_pdf(solution, path, questions=questions)
+        __getattr__("write_pdf")(solution, path, questions=questions)
         return
-    renderers = _QUESTION_RENDERERS if questions else _TEXT_RENDERERS
+    renderers = __getattr__("_QUESTION_RENDERERS" if questions else "_TEXT_RENDERERS")
     if name not in renderers:
         raise RenderError(f"the problem sheet can be written as tex, md or pdf, not {name}")
     write_atomically(path, encoded(renderers[name](solution), path))
