@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import multiprocessing
 import os
 import pickle
 import resource
@@ -23,12 +22,13 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from multiprocessing import connection
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 from derive.errors import DeriveError, InternalError
+
+if TYPE_CHECKING:  # multiprocessing is imported when a worker starts: not for `derive --help`
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 T = TypeVar("T")
 
@@ -81,6 +81,8 @@ def start(work: Callable[[], T], *, what: str) -> Pending[T]:
             return Pending(what, outcome=("ok", work()))
         except Exception as error:  # raised again by result(), as run() would have
             return Pending(what, outcome=("error", error))
+    import multiprocessing
+
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(work, sender, bounds, what), daemon=True)
@@ -186,6 +188,8 @@ def wait_any(pending: Iterable[Pending[object]]) -> None:
     if not running:
         return
     timeout = max(0.0, min(p.deadline for p in running) - time.monotonic())
+    from multiprocessing import connection
+
     ready = connection.wait([p.receiver for p in running if p.receiver is not None], timeout)
     for item in running:
         if item.receiver in ready or time.monotonic() >= item.deadline:

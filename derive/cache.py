@@ -22,10 +22,8 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextvars import ContextVar
-from importlib import metadata
 from pathlib import Path
 
 ENVIRONMENT = "DERIVE_CACHE_DIR"
@@ -46,6 +44,8 @@ def directory() -> Path:
 def version() -> str:
     """derive's version and a hash of every file of its package (code, grammars, templates,
     examples), with the versions of Python, SymPy and NumPy, whose objects an entry pickles."""
+    from importlib import metadata
+
     package = Path(__file__).parent
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*")):
@@ -110,6 +110,8 @@ class Cache:
         temporary = None
         try:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            import tempfile
+
             handle, temporary = tempfile.mkstemp(dir=self.root, prefix=f".{key}.", suffix=".part")
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)

@@ -21,7 +21,6 @@ import hashlib
 import os
 import shutil
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +90,8 @@ class DocumentCache:
 
 def _templates() -> str:
     """A SHA-256 of the templates' names and text, where the renderer finds them."""
+    from importlib import resources
+
     try:
         folder: Any = resources.files("derive.templates")
     except ModuleNotFoundError:  # a checkout that is not installed (derive.render.environment)

@@ -12,7 +12,6 @@ brings down is replaced the same way. Results come back in the order of the task
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import pickle
 import resource
@@ -22,12 +21,14 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from derive.bounded import OUT_OF_MEMORY, Bounds, _address_space
 from derive.errors import InternalError
+
+if TYPE_CHECKING:  # multiprocessing is imported when the pool starts
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -88,6 +89,8 @@ class GradingPool(Generic[T, R]):
         if not busy:
             return
         timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+        from multiprocessing.connection import wait
+
         ready = wait([w.connection for w in busy], timeout)
         now = time.monotonic()
         for position, worker in enumerate(pool):
@@ -121,6 +124,8 @@ class GradingPool(Generic[T, R]):
         worker.connection.send(tasks[index])
 
     def _start(self) -> _Worker:
+        import multiprocessing
+
         context = multiprocessing.get_context("fork")
         parent, child = context.Pipe(duplex=True)
         process = context.Process(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from derive.errors import InputFileError
@@ -48,6 +47,8 @@ COURSE_FOLDER = "course"
 def _course_examples() -> list[Example]:
     """Public course problems in their course's notation: ``course/NAME.yaml``, named NAME with
     dashes, described by the file's first line, a comment (``# CS231n two-layer net ...``)."""
+    from importlib import resources
+
     folder = resources.files("derive.examples") / COURSE_FOLDER
     found = []
     for item in sorted(folder.iterdir(), key=lambda entry: entry.name):
@@ -71,5 +72,7 @@ def example_path(name: str) -> Path:
     if name not in EXAMPLES:
         known = ", ".join(EXAMPLES)
         raise InputFileError(f"no built-in example '{name}'; known examples: {known}")
+    from importlib import resources
+
     traversable = resources.files("derive.examples").joinpath(*EXAMPLES[name].filename.split("/"))
     return Path(str(traversable))
