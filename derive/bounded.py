@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import pickle
 import resource
@@ -86,6 +87,7 @@ def start(work: Callable[[], T], *, what: str) -> Pending[T]:
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(work, sender, bounds, what), daemon=True)
+    gc.freeze()  # the child's collections skip what it inherits: no copy-on-write of the heap
     child.start()
     sender.close()
     _warm_up()  # while the first worker runs: the ones forked after it start warm

@@ -25,6 +25,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
 from sympy.matrices.expressions.hadamard import HadamardPower, HadamardProduct
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from derive import limits
 from derive.errors import UnsupportedError
 from derive.functions import (
     absolute,
@@ -347,7 +348,11 @@ def _operands(node: sp.Basic) -> tuple[sp.Basic, ...]:
         return (node.expr,)
     if isinstance(node, MatrixElement):
         return (node.parent,)
-    if isinstance(node, sp.MatrixSymbol | sp.Lambda | sp.OneMatrix | sp.ZeroMatrix | sp.Identity):
+    if isinstance(
+        node, sp.MatrixSymbol | sp.Indexed | sp.Lambda | sp.OneMatrix | sp.ZeroMatrix | sp.Identity
+    ):
+        return ()
+    if isinstance(node, sp.Sum):  # its terms, once its bounds are known (``_sum``)
         return ()
     return node.args
 
@@ -365,6 +370,7 @@ def _evaluate(expr: sp.Basic, ev: Evaluator) -> Value:
 @_evaluate.register(sp.Symbol)
 @_evaluate.register(sp.MatrixSymbol)
 @_evaluate.register(sp.Dummy)
+@_evaluate.register(sp.Indexed)  # an entry a[k] of a batch, given its own value
 def _leaf(expr: sp.Basic, ev: Evaluator) -> Value:
     if expr in ev.values:
         return ev.values[expr]
@@ -377,6 +383,29 @@ def _leaf(expr: sp.Basic, ev: Evaluator) -> Value:
 @_evaluate.register(sp.NumberSymbol)
 def _number(expr: sp.Basic, ev: Evaluator) -> Value:
     return float(expr)
+
+
+@_evaluate.register(sp.Sum)
+def _sum(expr: sp.Sum, ev: Evaluator) -> Value:
+    """A sum with whole-number bounds, term by term (each term a[3] a value of its own); a
+    term not depending on the index is evaluated once."""
+    terms = [expr.function]
+    for index, low, high in expr.limits:
+        first, last = _whole(ev(low)), _whole(ev(high))
+        if (last - first + 1) * len(terms) > limits.current().entries:
+            raise UnsupportedError(f"a sum of more than {limits.current().entries} terms")
+        terms = [
+            term.xreplace({index: number}) for term in terms for number in range(first, last + 1)
+        ]
+    return _fold(np.add, [ev(term) for term in terms]) if terms else 0.0
+
+
+def _whole(value: Value) -> int:
+    """A sum's bound as a whole number."""
+    number = float(np.real(value))
+    if number != round(number):
+        raise UnsupportedError(f"a sum's bound is not a whole number: {number}")
+    return round(number)
 
 
 @_evaluate.register(sp.Add)

@@ -12,6 +12,7 @@ import numpy as np
 import sympy as sp
 
 from derive.errors import InputFileError, VerificationError
+from derive.evaluate import Evaluator
 from derive.load import shorten
 from derive.model import Answer, Line, Part, Step, Tex, Verification
 from derive.printing import tex
@@ -235,13 +236,11 @@ def check(
         eps = 1e-3 if epsilon != 0 else 0.0
         values = {b: bias, gamma: scale, beta: shift, epsilon: eps, m: size}
         values = {symbol: value for symbol, value in values.items() if symbol.is_Symbol}
-        entries = {a[n + 1]: batch[n] for n in range(size)}
+        values |= {a[n + 1]: batch[n] for n in range(size)}
         expected = scale * (batch - batch.mean()) / np.sqrt(batch.var() + eps) + shift  # numpy
         for side in (shifted, plain):
-            concrete = side.xreplace(values).doit()  # xreplace: a plain swap, no matching
-            got = np.array(
-                [float(concrete.xreplace({i: n + 1}).xreplace(entries)) for n in range(size)]
-            )
+            evaluate = Evaluator(values, {})  # one per side: the batch's sums evaluated once
+            got = np.array([float(evaluate(side.xreplace({i: n + 1}))) for n in range(size)])
             worst = max(
                 worst, float(np.max(np.abs(got - expected) / np.maximum(1.0, np.abs(expected))))
             )
