@@ -343,3 +343,15 @@ def test_pdf_reads_back(tmp_path: Path, seed3: Part, demeaned: Part) -> None:
     assert "Batch norm key" in text
     assert "Variance of the batch" in text and "Combine the sum" in text
     assert "biased" in text
+
+
+def test_the_finite_difference_check_alone_refuses_a_wrong_answer() -> None:
+    """The float check (after the exact one) catches the classic mistake on its own too."""
+    from derive.problems.batchnorm_check import _numeric
+
+    forgot_mean = gamma * g[i]
+    rng = np.random.default_rng(0)
+    with pytest.raises(VerificationError, match="dL/dx_1 disagrees with finite differences"):
+        _numeric("demeaned", {"dL/dx_i": forgot_mean}, 4, rng)
+    right = gamma * (g[i] - sp.Sum(g[j], (j, 1, m)) / m)
+    assert _numeric("demeaned", {"dL/dx_i": right}, 4, np.random.default_rng(0)) < 1e-6

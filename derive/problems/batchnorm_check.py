@@ -23,6 +23,7 @@ import numpy as np
 import sympy as sp
 
 from derive.errors import VerificationError
+from derive.evaluate import Evaluator
 from derive.model import Verification
 from derive.verify import within_tolerance
 
@@ -254,11 +255,13 @@ def _numeric(
         BN.var: float(np.var(xs)),
     }
 
-    def entries(e: sp.Indexed) -> object:
-        return sp.Float(explicit[e.base][int(e.indices[0]) - 1])
+    values: dict[sp.Basic, object] = {**scalars, BN.m: size}
+    for base, array in explicit.items():  # x_n, g_n, x̂_n, indices from 1
+        values |= {base[n + 1]: float(array[n]) for n in range(size)}
+    evaluate = Evaluator(values, {})  # one for every answer: the batch's sums evaluated once
 
     def value(name: str, index: int) -> float:
-        return float(at_size(answers[name], size, index, entries).xreplace(scalars))
+        return float(evaluate(answers[name].xreplace({BN.i: index})))
 
     def difference(shift: Callable[[float], float]) -> float:
         return (shift(STEP) - shift(-STEP)) / (2 * STEP)

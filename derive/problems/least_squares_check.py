@@ -110,16 +110,13 @@ def _entry_value(
 ) -> float:
     """The index form's x_k (indices from 1) at concrete sizes, summed from the Sum itself."""
     formula, index = entry
-    expanded = formula.subs({index: k, **dims}).doit()
-    arrays = {matrix.name: np.asarray(values[matrix]) for matrix in (s.U, s.V, s.b)}
+    concrete = formula.xreplace({index: k, **dims})  # the sums' bounds now whole numbers
+    arrays = {matrix.name: np.asarray(values[matrix]) for matrix in (s.U, s.V)}
+    arrays[s.b.name] = np.asarray(values[s.b])[:, 0]  # b_j: the column vector's only column
     arrays["sigma"] = np.diag(np.asarray(values[s.S]))
-    replacements: dict[sp.Basic, float] = {}
-    for indexed in expanded.atoms(sp.Indexed):  # σ_i, U_ji, V_ki, b_j, indices from 1
-        position = [int(i) - 1 for i in indexed.indices]
-        array = arrays[indexed.base.name]
-        if array.ndim == 2 and len(position) == 1:
-            position.append(0)  # b_j: the column vector's only column
-        replacements[indexed] = float(array[tuple(position)])
-    if s.lam.free_symbols:
-        replacements[s.lam] = float(values[s.lam])  # type: ignore[arg-type]
-    return float(expanded.xreplace(replacements))
+    entries: dict[sp.Basic, object] = {s.lam: values[s.lam]} if s.lam.free_symbols else {}
+    for base in concrete.atoms(sp.IndexedBase):  # σ_i, U_ji, V_ki, b_j, indices from 1
+        array = arrays[base.name]
+        for position in np.ndindex(array.shape):
+            entries[base[tuple(p + 1 for p in position)]] = float(array[position])
+    return float(Evaluator(entries, dims)(concrete))
