@@ -94,16 +94,31 @@ def start(work: Callable[[], T], *, what: str) -> Pending[T]:
     return Pending(what, bounds=bounds, child=child, receiver=receiver)
 
 
+# What SymPy and NumPy import on the first use of a feature derive relies on: matrix
+# derivatives (array expressions), assumptions beyond the old system, random draws.
+_LAZY_IMPORTS = (
+    "sympy.physics.units",  # sp.simplify's first call, half a second
+    "sympy.tensor.array.expressions.arrayexpr_derivatives",
+    "sympy.tensor.array.expressions.from_array_to_matrix",
+    "sympy.tensor.array.expressions.from_matrix_to_array",
+    "sympy.assumptions.satask",
+    "sympy.concrete.delta",
+    "numpy.random",
+)
+
+
 @functools.cache
 def _warm_up() -> None:
     """Load in this process what every worker would otherwise load again for itself: the
-    solving code, both grammars' parsers, and the module ``sympy.simplify`` imports on its
-    first call (``sympy.physics.units``, half a second). A worker is a fork, so it inherits
-    all of it; this process waits for workers anyway."""
-    import sympy.physics.units  # noqa: F401
+    solving code and every problem kind, both grammars' parsers, and the modules SymPy and
+    NumPy import on first use (``_LAZY_IMPORTS``). A worker is a fork, so it inherits all of
+    it; this process waits for workers anyway."""
+    import importlib
 
-    from derive import latex_reader, parse, solve  # noqa: F401
+    from derive import latex_reader, parse, problems, solve  # noqa: F401
 
+    for name in (*_LAZY_IMPORTS, *problems.KINDS.values()):
+        importlib.import_module(name)
     latex_reader.parser()
     parse.parser()
 

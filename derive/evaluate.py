@@ -372,8 +372,9 @@ def _evaluate(expr: sp.Basic, ev: Evaluator) -> Value:
 @_evaluate.register(sp.Dummy)
 @_evaluate.register(sp.Indexed)  # an entry a[k] of a batch, given its own value
 def _leaf(expr: sp.Basic, ev: Evaluator) -> Value:
-    if expr in ev.values:
-        return ev.values[expr]
+    found = ev.values.get(expr)  # a value is never None
+    if found is not None:
+        return found
     if expr in ev.dims:  # a dimension used as a number: 1/n
         return float(ev.dims[expr])
     raise UnsupportedError(f"no value for {expr}")
@@ -499,8 +500,30 @@ def _elementwise(expr: ElementwiseApplyFunction, ev: Evaluator) -> Value:
     argument = np.asarray(ev(expr.expr))
     function = expr.function
     inner = ev.bound(function.variables[0], argument)
-    value = np.asarray(inner(function.expr))
-    return np.broadcast_to(value, argument.shape).astype(np.result_type(value, argument, 1.0))
+    for node in _body_order(function):  # the λ's body, its order found once
+        inner.memo[node] = _evaluate(node, inner)
+    value = np.asarray(inner.memo[function.expr])
+    kind = np.result_type(value, argument, 1.0)
+    if value.shape == argument.shape and value.dtype == kind:
+        return value
+    return np.broadcast_to(value, argument.shape).astype(kind)
+
+
+# Each λ's body in evaluation order, by the λ's identity (the λ kept, so its id stays its own);
+# a forward pass evaluates the same few λs at every layer and every point.
+_BODY_ORDERS: dict[int, tuple[sp.Lambda, list[sp.Basic]]] = {}
+_BODY_ORDERS_KEPT = 4096
+
+
+def _body_order(function: sp.Lambda) -> list[sp.Basic]:
+    found = _BODY_ORDERS.get(id(function))
+    if found is not None and found[0] is function:
+        return found[1]
+    if len(_BODY_ORDERS) >= _BODY_ORDERS_KEPT:
+        _BODY_ORDERS.clear()
+    order = _operands_first(function.expr, NodeMap())
+    _BODY_ORDERS[id(function)] = (function, order)
+    return order
 
 
 @_evaluate.register(Softmax)
