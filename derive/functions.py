@@ -59,7 +59,7 @@ def elementwise(function: sp.FunctionClass | sp.Lambda, argument: sp.MatrixExpr)
     """``function`` applied entry by entry to a vector or matrix expression."""
     if not isinstance(function, sp.Lambda):
         function = sp.Lambda(ENTRY, function(ENTRY))
-    return ElementwiseApplyFunction(_rebound(function), argument)
+    return ElementwiseApplyFunction(rebound(function), argument)
 
 
 # Bound variables for an entrywise function whose body holds another one (𝕀[x = max(f(x))]):
@@ -67,7 +67,7 @@ def elementwise(function: sp.FunctionClass | sp.Lambda, argument: sp.MatrixExpr)
 NESTED_ENTRIES = tuple(sp.Dummy(f"d{depth}") for depth in range(1, 9))
 
 
-def _rebound(function: sp.Lambda) -> sp.Lambda:
+def rebound(function: sp.Lambda) -> sp.Lambda:
     """``function`` with its variable renamed apart from every entrywise function inside it."""
     (variable,) = function.variables
     body = function.expr

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.printing.printer import Printer
 
 from derive.errors import ShapeError
 from derive.model import Shape
@@ -185,9 +187,35 @@ class entry_min(sp.Function):  # noqa: N801
 
 
 def _entrywise_indicator(argument: sp.Basic, extreme: sp.Expr) -> sp.Basic:
-    from derive.functions import ENTRY, elementwise  # the table module imports this one
+    return ExtremeIndicator(extreme.func, argument)
 
-    return elementwise(sp.Lambda(ENTRY, is_equal(ENTRY, extreme)), argument)
+
+class ExtremeIndicator(ElementwiseApplyFunction):
+    """𝕀[X = max(X)] (or min) entry by entry, applied to X: which entry a max over entries
+    picked. The extreme is always taken over the very X it is applied to, however X is rebuilt.
+
+    The indicator is evaluated by exact equality, so its two sides must be the same numbers.
+    The backward pass and tidying rewrite X (transposed: (s W x)ᵀ = s xᵀ Wᵀ; distributed:
+    c (A + B) = c A + c B); a max left over X as first written rounds differently and picks no
+    entry. X is only ever rearranged (X or Xᵀ), and max(Xᵀ) = max(X), so the constructor takes
+    the extreme over whatever X it is given. Printed and written to JSON as the plain
+    entrywise function 𝕀[X = max(X)].
+    """
+
+    def __new__(
+        cls, function: sp.Lambda | type[entry_max] | type[entry_min], argument: sp.Basic
+    ) -> ExtremeIndicator:
+        from derive.functions import ENTRY, rebound  # the table module imports this one
+
+        extreme = function if isinstance(function, type) else function.expr.args[1].func
+        if isinstance(function, sp.Lambda) and function.expr.args[1].args[0] is argument:
+            return super().__new__(cls, function, argument)  # a rebuild that changed nothing
+        indicator = rebound(sp.Lambda(ENTRY, is_equal(ENTRY, extreme(argument))))
+        return super().__new__(cls, indicator, argument)
+
+    def _sympyrepr(self, printer: Printer) -> str:
+        function, argument = (printer._print(a) for a in self.args)
+        return f"ElementwiseApplyFunction({function}, {argument})"
 
 
 def _format(shape: Shape) -> str:

@@ -15,7 +15,15 @@ import sympy as sp
 from derive.errors import DeriveError, ShapeError, UnsupportedError
 from derive.evaluate import Evaluator, _erf, _normal_cdf, _normal_pdf
 from derive.functions import relu
-from derive.functions_piecewise import clip, entry_max, huber, maximum, normal_cdf, normal_pdf
+from derive.functions_piecewise import (
+    ExtremeIndicator,
+    clip,
+    entry_max,
+    huber,
+    maximum,
+    normal_cdf,
+    normal_pdf,
+)
 from derive.grade import read_answer
 from derive.load import parse_network_text
 from derive.parse import TextSpan
@@ -169,6 +177,72 @@ wrt: [W1, W2, b1]
     assert r"\mathbb{I}[m = \max(m)]" in printed
     assert r"\mathbb{I}[s = \min(s)]" in printed
     assert r"\mathbb{I}[s - r > 0]" in printed
+
+
+# max over the entries of an expression the backward pass rewrites (transposes, distributes),
+# one layer deeper, over a row vector, used twice: 𝕀[z = max(z)] must still pick the entry
+REWRITTEN_EXTREMES = {
+    "one-layer-deeper": """
+given: {x: vector n, W1: matrix n n, W2: matrix k n}
+forward:
+  - h1 = tanh(W1 x)
+  - h2 = max(sum(h1) (W2 h1))
+loss: e = sigmoid(h2)
+wrt: [x, W1, W2]
+""",
+    "row-vector": """
+given: {a1: scalar, r: row n, W1: matrix n k}
+forward:
+  - h1 = max(a1 (a1 + r))
+  - h2 = min(sum(r) (r W1))
+loss: e = h1 + h2
+wrt: [a1, r, W1]
+""",
+    "reused-twice": """
+given: {a1: scalar, x: vector n, W1: matrix n n}
+forward:
+  - h1 = max(a1 (a1 + x))
+  - h2 = max(a1 (a1 + x)) + min(sum(x) (W1 x)) h1
+loss: e = h1 h2 + max(sum(x) (W1 x))
+wrt: [a1, x, W1]
+""",
+    "matrix": """
+given: {a1: scalar, X: matrix n k, W1: matrix k n}
+forward:
+  - h1 = max(a1 (a1 + X))
+  - h2 = min(sum(X) (W1 X))
+loss: e = (h1 - h2)^2 / 2
+wrt: [a1, X, W1]
+""",
+    "inline-in-the-loss": """
+given: {a1: scalar, x: vector n, t: scalar}
+forward:
+  - h1 = tanh(x)
+loss: e = (t - max(a1 (a1 + h1)^T))^2 / 2 + min(2 (h1 - a1 x))
+wrt: [a1, x]
+""",
+}
+
+
+@pytest.mark.parametrize("body", REWRITTEN_EXTREMES.values(), ids=REWRITTEN_EXTREMES.keys())
+def test_max_over_rewritten_entries_passes_the_check_and_reads_back(body: str) -> None:
+    """The extreme of 𝕀[z = max(z)] is taken over z as rewritten, so exact equality holds."""
+    (part,) = solve(parse_network_text("title: extremes" + body)).parts
+    assert part.verification is not None and part.verification.ok
+    assert check_printed(part) > 0
+
+
+def test_a_transposed_indicator_takes_its_extreme_over_the_transposed_entries() -> None:
+    a, x = sp.Symbol("a"), sp.MatrixSymbol("x", 3, 1)
+    z = sp.MatMul(a, sp.MatAdd(a * sp.OneMatrix(3, 1), x))
+    indicator = entry_max(z).fdiff()
+    assert isinstance(indicator, ExtremeIndicator)
+    flipped = indicator.T  # a (a 𝟏ᵀ + xᵀ): the max must follow, or no entry equals it
+    assert isinstance(flipped, ExtremeIndicator) and flipped.expr != z
+    assert flipped.function.expr.args[1] == entry_max(flipped.expr)
+    point = {a: 0.1 + 0.2j * 1e-30, x: np.array([[0.3], [0.7], [-0.2]])}
+    assert np.real(Evaluator(point, {})(flipped)).tolist() == [[0.0, 1.0, 0.0]]
+    assert sp.srepr(indicator).startswith("ElementwiseApplyFunction(Lambda(")
 
 
 def test_max_with_zero_is_relu() -> None:
