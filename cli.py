@@ -7,9 +7,6 @@ import json
 import os
 import signal
 import sys
-import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +16,14 @@ import click
 # import SymPy or NumPy (0.1 s instead of 1 s); each command imports what it needs.
 from derive import bounded, grading_pool
 from derive.cache import recording_reads
-from derive.document_cache import Document, DocumentCache, Request
+from derive.command_line import (
+    InternalFailure,
+    bounds_of,
+    input_limits,
+    limit_options,
+    reported,
+)
+from derive.document_cache import DocumentCache, request_for
 from derive.errors import DeriveError, InternalError
 from derive.escaping import inert
 from derive.examples import DEFAULT, EXAMPLES
@@ -59,94 +63,6 @@ def _terminated(signum: int, frame: object) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup
     click.echo("Error: stopped by SIGTERM; no output was written", err=True)
     raise SystemExit(128 + signum)
-
-
-class InternalFailure(click.ClickException):
-    """An InternalError as click's ``Error: ...`` line, with its own exit status."""
-
-    exit_code = 3
-
-
-@contextmanager
-def reported(activity: str, subject: str) -> Iterator[None]:
-    """Turn errors into one ``Error: ...`` line: bad input exits 1, a bug in derive exits 3.
-
-    An exception that is not a DeriveError becomes an InternalError about ``activity`` and
-    ``subject`` (``writing``, ``key.pdf``) unless code nearer the failure already named the part.
-    KeyboardInterrupt and click's own exceptions pass through.
-    """
-    try:
-        yield
-    except (click.ClickException, click.exceptions.Exit, click.Abort):
-        raise
-    except InternalError as error:
-        raise _internal_failure(error) from None
-    except DeriveError as error:
-        raise click.ClickException(str(error)) from None
-    except Exception as error:
-        raise _internal_failure(InternalError(subject, error, activity=activity)) from None
-
-
-def _internal_failure(error: InternalError) -> InternalFailure:
-    if click.get_current_context().find_root().params.get("debug"):
-        remote = error.remote_traceback or getattr(error.original, "remote_traceback", None)
-        shown = remote or "".join(traceback.format_exception(error))
-        click.echo(shown.rstrip(), err=True)
-    return InternalFailure(str(error))
-
-
-def limit_options(
-    command: Callable[..., None], *, seconds: float = bounded.SECONDS
-) -> Callable[..., None]:
-    """--time-limit and --memory-limit: each problem, key and graded answer runs in a worker
-    process under them (see derive.bounded; answers: derive.grading_pool)."""
-    command = click.option(
-        "--memory-limit",
-        type=click.IntRange(64, 1024 * 1024),
-        default=bounded.MEMORY // 1024**2,
-        show_default=True,
-        help="Megabytes of memory each problem or graded answer may use.",
-    )(command)
-    return click.option(
-        "--time-limit",
-        type=click.FloatRange(0.1, 24 * 3600),
-        default=seconds,
-        show_default=True,
-        help="Seconds each problem or graded answer may take before derive gives up on it.",
-    )(command)
-
-
-def _bounds(time_limit: float, memory_limit: int) -> bounded.Bounds:
-    return bounded.Bounds(seconds=time_limit, memory=memory_limit * 1024**2)
-
-
-def input_limits(command: Callable[..., None]) -> Callable[..., None]:
-    """--limit NAME=VALUE (repeatable) and --allow-outside: derive.limits's input limits, in
-    force while the command runs."""
-
-    @functools.wraps(command)
-    def run(*args: object, limit: tuple[str, ...], allow_outside: bool, **kwargs: object) -> None:
-        from derive import limits
-
-        try:
-            chosen = limits.current().overridden(limit).raised(allow_outside=allow_outside)
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="'--limit'") from None
-        with limits.using(chosen):
-            command(*args, **kwargs)
-
-    run = click.option(
-        "--allow-outside",
-        is_flag=True,
-        help="Let a file name files outside its own directory (network: ../x.yaml).",
-    )(run)
-    return click.option(
-        "--limit",
-        multiple=True,
-        metavar="NAME=VALUE",
-        help="Raise an input limit, e.g. input-bytes=5MB or equations=5000 (repeatable; "
-        "see the README's Limits).",
-    )(run)
 
 
 @main.command("solve")
@@ -217,7 +133,7 @@ def solve_command(
         raise click.UsageError("give either FILE or --example, not both")
     target, name = _output_path(output, fmt, inputs=[file] if file is not None else [])
     subject = str(file) if file is not None else example or DEFAULT
-    request = None if no_cache else _request(file, subject, name, questions, notation, points)
+    request = None if no_cache else request_for(file, subject, name, questions, notation, points)
     documents = DocumentCache.default()
     kept = None if request is None else documents.find(request)
     if kept is not None:  # the same input, options and derive: the document written last time
@@ -231,7 +147,7 @@ def solve_command(
     with (
         recording_reads() as reads,
         reported("solving", subject),
-        bounded.bounded(_bounds(time_limit, memory_limit)),
+        bounded.bounded(bounds_of(time_limit, memory_limit)),
     ):
         solution = _solve(file, example, notation, points, cache=not no_cache, lines=lines)
     with reported("writing", str(target)):
@@ -242,33 +158,7 @@ def solve_command(
     if solution.failures:
         sys.exit(1)
     if request is not None:
-        _keep(documents, request, target, reads, lines)
-
-
-def _request(
-    file: Path | None, subject: str, fmt: str, questions: bool, notation: str | None, points: int
-) -> Request:
-    """What the command asks for, as the cache of written documents knows it."""
-    from derive.examples import example_path
-
-    read_first = file if file is not None else example_path(subject)
-    resolved = str(Path(read_first).resolve())
-    return Request(subject, resolved, fmt, questions, notation, points)
-
-
-def _keep(
-    documents: DocumentCache,
-    request: Request,
-    target: Path,
-    reads: dict[str, str],
-    lines: list[str],
-) -> None:
-    """Keep the document just written, with the files it was made from and its progress."""
-    try:
-        data = target.read_bytes()
-    except OSError:  # written somewhere that cannot be read back: nothing to keep
-        return
-    documents.keep(request, Document(tuple(sorted(reads.items())), tuple(lines), data))
+        documents.keep_written(request, target, reads, lines)
 
 
 def _output_path(output: Path | None, fmt: str | None, *, inputs: list[Path]) -> tuple[Path, str]:
@@ -377,8 +267,8 @@ def grade_command(
             key,
             answers,
             workers=cores or 1 if workers is None else workers,
-            answer_bounds=_bounds(time_limit, memory_limit),
-            key_bounds=_bounds(max(time_limit, bounded.SECONDS), memory_limit),
+            answer_bounds=bounds_of(time_limit, memory_limit),
+            key_bounds=bounds_of(max(time_limit, bounded.SECONDS), memory_limit),
         )
         if fmt == "gradescope" and sum(len(b.students) for b in run.books) != 1:
             raise click.UsageError("--format gradescope writes the results of one submission")
@@ -469,7 +359,7 @@ def key_command(
         )
     count = variants or 1
     outcomes: list[Outcome] = []
-    bounds = _bounds(time_limit, memory_limit)
+    bounds = bounds_of(time_limit, memory_limit)
     with (
         reported("writing keys into", str(directory)),
         click.progressbar(length=count, label="Solving variants", file=sys.stderr) as bar,

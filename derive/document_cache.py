@@ -87,6 +87,27 @@ class DocumentCache:
     def keep(self, request: Request, document: Document) -> None:
         self.store.store(self.key(request), document)
 
+    def keep_written(
+        self, request: Request, target: Path, reads: dict[str, str], progress: list[str]
+    ) -> None:
+        """Keep the document just written at ``target``, made from the files ``reads``
+        (path → SHA-256) with the progress lines ``progress``."""
+        try:
+            data = target.read_bytes()
+        except OSError:  # written somewhere that cannot be read back: nothing to keep
+            return
+        self.keep(request, Document(tuple(sorted(reads.items())), tuple(progress), data))
+
+
+def request_for(
+    file: Path | None, subject: str, fmt: str, questions: bool, notation: str | None, points: int
+) -> Request:
+    """What ``derive solve`` asks for: ``file``, or the example named ``subject``, as ``fmt``."""
+    from derive.examples import example_path
+
+    read_first = file if file is not None else example_path(subject)
+    return Request(subject, str(Path(read_first).resolve()), fmt, questions, notation, points)
+
 
 def _templates() -> str:
     """A SHA-256 of the templates' names and text, where the renderer finds them."""
