@@ -185,7 +185,7 @@ def over(expr: sp.Expr, denominator: sp.Expr) -> sp.Expr:
     numerator = []
     for term in sp.Add.make_args(expr):
         product = term * denominator
-        product = sp.expand(product) if divisors(product) == 1 else sp.simplify(product)
+        product = sp.expand(product) if divisors(product) == 1 else sp.cancel(product)
         if divisors(product) != 1:
             return expr  # no clean numerator: leave the expression as it is
         numerator.append(product)

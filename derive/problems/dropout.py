@@ -164,7 +164,7 @@ def _error(spec: ProblemSpec, message: str) -> InputFileError:
 def _tidy(expr: sp.Expr) -> sp.Expr:
     """sympy's result factored, each sum leading with a plus: p (1 − p) w², not −p w² (p − 1)."""
     sign, factors = sp.Integer(1), []
-    for factor in sp.Mul.make_args(sp.factor(sp.simplify(expr))):
+    for factor in sp.Mul.make_args(sp.factor(sp.cancel(expr))):
         base, exponent = factor.as_base_exp()
         if isinstance(base, sp.Add) and base.as_coeff_Add()[0] < 0 and exponent.is_integer:
             sign, factor = sign * (-1) ** exponent, (-base) ** exponent  # p − 1 → −(1 − p)

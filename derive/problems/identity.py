@@ -84,7 +84,7 @@ def solve(spec: ProblemSpec) -> Part:
     unfolded_claim = problem.unfold(problem.claim)
     verification = check_numerically(problem, unfolded_claim)
     where = spec.location
-    if sp.simplify(problem.unfold(derivative) - unfolded_claim) != 0:
+    if not vanishes(problem.unfold(derivative) - unfolded_claim):
         if verification.ok:
             message = "the claim agrees with the derivative numerically, but sympy cannot prove it"
             raise UnsupportedError(
@@ -169,10 +169,15 @@ def _defines(definition: sp.Expr, known: sp.FunctionClass, variable: sp.Symbol) 
         value = difference.evalf(30, subs={variable: point})
         if not value.is_number or abs(complex(value)) > 1e-20:
             return False
+    return vanishes(difference)
+
+
+def vanishes(expr: sp.Expr) -> bool:
+    """Whether sympy can show ``expr`` is zero, cheapest algebra first (sp.simplify last)."""
     return bool(
-        sp.cancel(difference) == 0
-        or sp.cancel(sp.powsimp(sp.expand(difference))) == 0
-        or sp.simplify(difference) == 0
+        sp.cancel(expr) == 0
+        or sp.cancel(sp.powsimp(sp.expand(expr))) == 0
+        or sp.simplify(expr) == 0
     )
 
 

@@ -330,7 +330,7 @@ def _shrinkage_step(s: Symbols) -> Step:
     (peak,) = sp.solve(slope, sigma)
     lines = (
         Line(Tex(rf"\frac{{d}}{{d\sigma}} {tex(factor)}"), slope),
-        Line(Tex(rf"\max_{{\sigma > 0}} {tex(factor)}"), sp.simplify(factor.subs(sigma, peak))),
+        Line(Tex(rf"\max_{{\sigma > 0}} {tex(factor)}"), sp.cancel(factor.subs(sigma, peak))),
         Line(Tex(rf"\lim_{{\sigma \to 0^{{+}}}} {tex(factor)}"), sp.limit(factor, sigma, 0)),
         blow_up,
     )
