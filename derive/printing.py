@@ -317,7 +317,8 @@ class DeriveLatexPrinter(AtomPrinting):
             if isinstance(matrix, sp.Transpose) and isinstance(matrix.arg, sp.OneMatrix):
                 matrix = sp.OneMatrix(*matrix.shape)  # (𝟏_{a×b})ᵀ = 𝟏_{b×a}, sized like one
             if isinstance(matrix, sp.OneMatrix) and len(matrices) > 1:
-                factors.append(self._ones_factor(matrix, index, len(matrices)))
+                following = matrices[index + 1] if index + 1 < len(matrices) else None
+                factors.append(self._ones_factor(matrix, index, following))
                 continue
             loosest = Binding.POSTFIX if len(matrices) > 1 else Binding.PRODUCT
             negative, text = self._bracketed(matrix, loosest)
@@ -326,15 +327,19 @@ class DeriveLatexPrinter(AtomPrinting):
         compound = len(matrices) == 1 and self._binding(matrices[0]) == Binding.PRODUCT
         return self._product(number, scalars, factors, grouped=compound)
 
-    def _ones_factor(self, ones: sp.OneMatrix, index: int, count: int) -> str:
+    def _ones_factor(self, ones: sp.OneMatrix, index: int, following: sp.Basic | None) -> str:
         """𝟏 in a matrix product, with its size where no neighbour gives it: 1ᵀ x and W 1 need
-        none, x 1_nᵀ and 1_n xᵀ do, and a matrix of ones is 1_{m×n}."""
+        none, x 1_nᵀ, 1_n xᵀ and 1_nᵀ 1 do (two ones size neither), and a matrix of ones is
+        1_{m×n}."""
         rows, cols = ones.shape
         if rows != 1 and cols != 1:
             return rf"\mathbf{{1}}_{{{self._print(rows)} \times {self._print(cols)}}}"
         if cols == 1:  # a column: its length is contracted unless it comes first
             return r"\mathbf{1}" if index > 0 else rf"\mathbf{{1}}_{{{self._print(rows)}}}"
-        if index < count - 1:  # a row whose length the next factor contracts
+        ones_next = isinstance(following, sp.OneMatrix) or (
+            isinstance(following, sp.Transpose) and isinstance(following.arg, sp.OneMatrix)
+        )
+        if following is not None and not ones_next:  # a row the next factor contracts
             return r"\mathbf{1}^{\top}"
         return rf"\mathbf{{1}}_{{{self._print(cols)}}}^{{\top}}"
 

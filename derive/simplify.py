@@ -9,6 +9,7 @@ sigmoid: δ_z = y − t).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import sympy as sp
 from sympy.core.mul import _keep_coeff
@@ -60,10 +61,13 @@ def _tidy_node(node: sp.Basic) -> sp.Basic:
         return _common_factor(sp.MatAdd(*terms).doit(deep=False))
     if isinstance(node, sp.MatMul):
         coefficient, matrices = node.as_coeff_matrices()
-        inner, folded = _fold_ones(matrices)
-        coefficient *= inner
-        matrices = [m for m in folded if not isinstance(m, sp.Identity)] or [matrices[0]]
-        if len(matrices) < len(node.as_coeff_matrices()[1]) or inner != 1:
+        flat_coefficient, flat = _flattened(coefficient, matrices)
+        inner, folded = _fold_ones(flat)
+        folds = inner != 1 or len(folded) < len(flat)  # ones met, perhaps across a nesting
+        if folds:
+            coefficient, matrices = flat_coefficient * inner, folded
+        matrices = [m for m in matrices if not isinstance(m, sp.Identity)] or [matrices[0]]
+        if len(matrices) < len(node.as_coeff_matrices()[1]) or folds:
             node = sp.MatMul(coefficient, *matrices) if coefficient != 1 else sp.MatMul(*matrices)
             if len(matrices) == 1:
                 return matrices[0] if coefficient == 1 else node
@@ -123,9 +127,24 @@ def _coeff_matrices(matrix: sp.Basic) -> tuple[sp.Basic, list[sp.Basic]]:
     return sp.S.One, [matrix]
 
 
+def _flattened(
+    coefficient: sp.Basic, matrices: Sequence[sp.Basic]
+) -> tuple[sp.Basic, list[sp.Basic]]:
+    """A product's factors with a nested product's spliced in: (A 𝟏) 𝟏ᵀ → A, 𝟏, 𝟏ᵀ."""
+    flat: list[sp.Basic] = []
+    for matrix in matrices:
+        if isinstance(matrix, sp.MatMul):
+            inner, factors = matrix.as_coeff_matrices()
+            coefficient, flat = coefficient * inner, [*flat, *factors]
+        else:
+            flat.append(matrix)
+    return coefficient, flat
+
+
 def _fold_ones(matrices: list[sp.Basic]) -> tuple[sp.Basic, list[sp.Basic]]:
     """Neighbouring all-ones factors multiplied out: 𝟏_{a×1} 𝟏_{1×b} = 𝟏_{a×b}, and
-    𝟏_{a×n} 𝟏_{n×b} = n 𝟏_{a×b} (the inner size n comes out as a scalar factor)."""
+    𝟏_{a×n} 𝟏_{n×b} = n 𝟏_{a×b} (the inner size n comes out as a scalar factor); a 1×1 one
+    left beside other factors dropped."""
     scale: sp.Basic = sp.S.One
     folded: list[sp.Basic] = []
     for matrix in matrices:
@@ -141,7 +160,8 @@ def _fold_ones(matrices: list[sp.Basic]) -> tuple[sp.Basic, list[sp.Basic]]:
             folded[-1] = sp.OneMatrix(last.shape[0], matrix.shape[1])
         else:
             folded.append(matrix)
-    return scale, folded
+    single = [m for m in folded if not (isinstance(m, sp.OneMatrix) and m.shape == (1, 1))]
+    return scale, single or folded[:1]  # 𝟏_{1×1} is the number 1 beside other factors
 
 
 def _factor_sum(total: sp.Add) -> sp.Basic:

@@ -36,7 +36,7 @@ def test_a_double_sum_and_a_term_without_the_index() -> None:
 
 
 def test_a_bound_that_is_not_whole_is_refused() -> None:
-    with pytest.raises(UnsupportedError, match="a sum's bound is not a whole number: 2.5"):
+    with pytest.raises(UnsupportedError, match=r"a sum's bound is not a whole number: 2\.5"):
         Evaluator({m: 2.5}, {})(sp.Sum(a[k], (k, 1, m)))
 
 
