@@ -95,9 +95,10 @@ def start(work: Callable[[], T], *, what: str) -> Pending[T]:
 
 
 # What SymPy and NumPy import on the first use of a feature derive relies on: matrix
-# derivatives (array expressions), assumptions beyond the old system, random draws.
+# derivatives (array expressions), assumptions beyond the old system, random draws. Not
+# sympy.physics.units (0.4 s), which sp.simplify imports on its first call: derive calls it
+# only as a last resort.
 _LAZY_IMPORTS = (
-    "sympy.physics.units",  # sp.simplify's first call, half a second
     "sympy.tensor.array.expressions.arrayexpr_derivatives",
     "sympy.tensor.array.expressions.from_array_to_matrix",
     "sympy.tensor.array.expressions.from_matrix_to_array",

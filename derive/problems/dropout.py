@@ -41,7 +41,8 @@ def solve(spec: ProblemSpec) -> Part:
     mean_mask, variance_mask = _tidy(E(mask)), _tidy(variance(mask))
     mean, spread = _tidy(E(weight * mask)), _tidy(variance(weight * mask))
     inference_scale = _tidy(mean / weight)
-    (inverted_scale,) = sp.solve(sp.Eq(E(scale * weight * mask), weight), scale)
+    # linear in c; simplify=False: _tidy writes the result, sympy's simplify is not needed
+    (inverted_scale,) = sp.solve(sp.Eq(E(scale * weight * mask), weight), scale, simplify=False)
     inverted_scale = _tidy(inverted_scale)
     answers = {
         "expectation": Answer("expectation", _expected(dropped), mean),

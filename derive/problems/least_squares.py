@@ -327,7 +327,7 @@ def _shrinkage_step(s: Symbols) -> Step:
             ),
         )
     slope = sp.factor(sp.diff(factor, sigma))
-    (peak,) = sp.solve(slope, sigma)
+    (peak,) = [root for root in sp.roots(sp.numer(sp.together(slope)), sigma) if root.is_positive]
     lines = (
         Line(Tex(rf"\frac{{d}}{{d\sigma}} {tex(factor)}"), slope),
         Line(Tex(rf"\max_{{\sigma > 0}} {tex(factor)}"), sp.cancel(factor.subs(sigma, peak))),
