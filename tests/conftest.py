@@ -84,3 +84,12 @@ def write_sigmoid_update_set(folder: Path, *update_lines: str) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def write_course(folder: Path, network: str, problems: str) -> Path:
+    """A problem set ``set.yaml`` in ``folder`` beside the network file ``net.yaml`` it names;
+    the set's path."""
+    (folder / "net.yaml").write_text(network, encoding="utf-8")
+    path = folder / "set.yaml"
+    path.write_text(problems, encoding="utf-8")
+    return path

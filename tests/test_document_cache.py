@@ -15,6 +15,7 @@ from cli import main
 from derive import cache, document_cache
 from derive.cache import ENVIRONMENT
 from derive.document_cache import Document, DocumentCache, Request
+from tests.conftest import write_course
 
 NETWORK = "given: {x: scalar, t: scalar, w: scalar}\nforward: [y = sigmoid(w x)]\n"
 NETWORK += "loss: e = (t - y)^2 / 2\nwrt: [w]\n"
@@ -24,10 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
-    (tmp_path / "net.yaml").write_text(NETWORK, encoding="utf-8")
-    path = tmp_path / "set.yaml"
-    path.write_text(SET, encoding="utf-8")
-    return path
+    return write_course(tmp_path, NETWORK, SET)
 
 
 def _documents() -> list[Path]:

@@ -15,6 +15,7 @@ from derive import bounded, cache
 from derive.cache import Cache
 from derive.model import Part
 from derive.problem_set import load_problem_set
+from tests.conftest import write_course
 
 NETWORK = "given: {x: scalar, t: scalar, w: scalar}\nforward: [y = sigmoid(w x)]\n"
 NETWORK += "loss: e = (t - y)^2 / 2\nwrt: [w]\n"
@@ -40,10 +41,7 @@ problems:
 
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
-    (tmp_path / "net.yaml").write_text(NETWORK, encoding="utf-8")
-    path = tmp_path / "set.yaml"
-    path.write_text(SET, encoding="utf-8")
-    return path
+    return write_course(tmp_path, NETWORK, SET)
 
 
 @pytest.fixture

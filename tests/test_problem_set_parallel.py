@@ -17,6 +17,7 @@ from derive.errors import DeriveError, InputFileError
 from derive.model import Part
 from derive.problem_set import load_problem_set
 from derive.problems import ProblemSpec
+from tests.conftest import write_course
 
 NETWORK = "given: {x: scalar, t: scalar, w: scalar}\nforward: [y = sigmoid(w x)]\n"
 NETWORK += "loss: e = (t - y)^2 / 2\nwrt: [w]\nvariants:\n  lin: y = w x\n"
@@ -41,10 +42,7 @@ SET = (
 
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
-    (tmp_path / "net.yaml").write_text(NETWORK, encoding="utf-8")
-    path = tmp_path / "set.yaml"
-    path.write_text(SET, encoding="utf-8")
-    return path
+    return write_course(tmp_path, NETWORK, SET)
 
 
 def _with(monkeypatch: pytest.MonkeyPatch, behaviour: Callable[[ProblemSpec], None]) -> None:
