@@ -90,7 +90,14 @@ class DeriveLatexPrinter(AtomPrinting):
                 return Binding.ATOM
             if isinstance(body, sp.Pow) and body.base == variable:
                 return Binding.PRODUCT if body.exp == -1 else Binding.POSTFIX  # 1 ⊘ s, s^{∘2}
-            return Binding.POSTFIX if isinstance(body, sp.exp) else self._binding(body)
+            if isinstance(body, sp.exp):
+                return Binding.POSTFIX
+            saved = self._settings.get("entrywise")
+            self._settings["entrywise"] = variable  # as printed: 1 ⊘ (|s| + 1)^{∘2}, a product
+            try:
+                return self._binding(body)
+            finally:
+                self._settings["entrywise"] = saved
         if isinstance(expr, sp.OneMatrix) and expr.shape[0] == 1 and expr.shape[1] != 1:
             return Binding.POSTFIX  # 1^{⊤}
         if isinstance(expr, sp.Pow) and expr.exp.is_negative and self._varies(expr):

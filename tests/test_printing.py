@@ -9,6 +9,7 @@ from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.matrices.expressions.hadamard import HadamardProduct
 from sympy.printing.latex import LatexPrinter
 
+from derive.activations import absolute
 from derive.functions import relu, sigmoid, softplus
 from derive.printing import DeriveLatexPrinter, latex_name, tex
 
@@ -30,6 +31,13 @@ ones = sp.OneMatrix(k, 1)
 def _sigma(v: sp.MatrixExpr) -> sp.MatrixExpr:
     return ElementwiseApplyFunction(sp.Lambda(d, sigmoid(d)), v)
 
+
+def _softsign_prime(v: sp.MatrixExpr) -> sp.MatrixExpr:
+    return ElementwiseApplyFunction(sp.Lambda(d, (absolute(d) + 1) ** -2), v)
+
+
+SOFTSIGN_S = r"\left(1 \oslash \left(\left|s\right| + 1\right)^{\circ 2}\right)"
+SOFTSIGN_ST = r"\left(1 \oslash \left(\left|s^{\top}\right| + 1\right)^{\circ 2}\right)"
 
 CASES: list[tuple[str, sp.Basic, str]] = [
     # names
@@ -65,6 +73,15 @@ CASES: list[tuple[str, sp.Basic, str]] = [
     ("elementwise-sigmoid", _sigma(s), r"\sigma(s)"),
     ("elementwise-class", ElementwiseApplyFunction(sigmoid, W1 * x + s), r"\sigma(W_{1} x + s)"),
     ("elementwise-reciprocal", ElementwiseApplyFunction(sp.Lambda(d, 1 / d), X), r"1 \oslash X"),
+    # softsign' = 1 ⊘ (|s| + 1)^{∘2} is a ⊘ product: bracketed as a factor (before, Wᵀ 1 ⊘ … read
+    # as (Wᵀ 1) ⊘ …), after a column, before a row, behind a number
+    (
+        "reciprocal-body-after-a-matrix",
+        W1.T * _softsign_prime(s),
+        rf"W_{{1}}^{{\top}} {SOFTSIGN_S}",
+    ),
+    ("reciprocal-body-before-a-matrix", _softsign_prime(s.T) * W1, rf"{SOFTSIGN_ST} W_{{1}}"),
+    ("reciprocal-body-scaled", 2 * _softsign_prime(s), rf"2 {SOFTSIGN_S}"),
     (
         "elementwise-square",
         ElementwiseApplyFunction(sp.Lambda(d, d**2), W1 * x),
