@@ -78,6 +78,8 @@ def _tidy_node(node: sp.Basic) -> sp.Basic:
         return node
     if isinstance(node, HadamardProduct):
         return _drop_ones(node)
+    if isinstance(node, sp.Transpose) and isinstance(node.arg, sp.MatMul):
+        return _transposed_ones(node)
     if isinstance(node, sp.Trace):
         coefficient, matrices = _coeff_matrices(node.arg)
         if len(matrices) == 1 and isinstance(matrices[0], sp.OneMatrix):  # tr(c 𝟏_{a×a}) = c a
@@ -139,6 +141,21 @@ def _flattened(
         else:
             flat.append(matrix)
     return coefficient, flat
+
+
+def _transposed_ones(node: sp.Transpose) -> sp.Basic:
+    """(c A 𝟏)ᵀ = c 𝟏ᵀ Aᵀ where the product holds ones, so they can fold with the factors
+    beside the transpose: an adjoint c 𝟏 substituted into δᵀ 𝟏 is ((c 𝟏)ᵀ 𝟏 = n c)."""
+    coefficient, matrices = _flattened(*node.arg.as_coeff_matrices())
+    if not any(isinstance(m, sp.OneMatrix) for m in matrices):
+        return node
+    flipped = [
+        sp.OneMatrix(*m.shape[::-1]) if isinstance(m, sp.OneMatrix) else m.T
+        for m in reversed(matrices)
+    ]
+    if coefficient == 1 and len(flipped) == 1:
+        return flipped[0]
+    return sp.MatMul(coefficient, *flipped) if coefficient != 1 else sp.MatMul(*flipped)
 
 
 def _fold_ones(matrices: list[sp.Basic]) -> tuple[sp.Basic, list[sp.Basic]]:

@@ -188,3 +188,24 @@ def test_index_form_sums_count_from_one() -> None:
     (total,) = entry.atoms(sp.Sum)
     (index, low, high), *_ = total.limits
     assert low == 1 and str(index) == "k" and str(high) == "m"
+
+
+# A scalar added to every entry, the sum of the entries taken downstream: the adjoint c 1 is
+# substituted into δᵀ 1, ((c 1)ᵀ 1 = n c); the ones fold to the size (column, row, a doubling
+# nesting the product, used twice)
+BROADCAST_THEN_SUMMED = {
+    "column": "given: {v: vector n, a: scalar, t: scalar}\nforward: [h = v + a, s = sum(h)]",
+    "row": "given: {v: row n, a: scalar, t: scalar}\nforward: [h = v + a, s = sum(h)]",
+    "doubled": "given: {v: vector n, a: scalar, t: scalar}\nforward: [h = v + a, s = sum(2 h)]",
+    "used-twice": (
+        "given: {v: vector n, a: scalar, t: scalar}\nforward: [h = v + a, s = sum(h) + sum(h + a)]"
+    ),
+}
+
+
+@pytest.mark.parametrize("given", BROADCAST_THEN_SUMMED.values(), ids=BROADCAST_THEN_SUMMED.keys())
+def test_a_broadcast_scalar_summed_back_folds_its_ones(given: str) -> None:
+    network = network_from(f"{given}\nloss: e = (t - s)^2 / 2\nwrt: [a, v]\n")
+    (part,) = solve(network).parts  # checked numerically and read back from its LaTeX
+    assert part.verification is not None and part.verification.ok
+    assert not part.answers["a"].value.atoms(sp.OneMatrix)
