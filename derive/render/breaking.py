@@ -11,8 +11,9 @@ lay the pieces out as the lines of an aligned environment, continuation lines in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import sympy as sp
@@ -70,6 +71,13 @@ class _Group:
     texts: tuple[str, ...]  # one more than members: prefix, separators, suffix
     members: tuple[_Span, ...]
     scalars: tuple[bool, ...]  # whether each member is a scalar
+    text: str = field(default="", compare=False)  # the whole group printed, found once
+
+    def __post_init__(self) -> None:
+        pieces = [self.texts[0]]
+        for member, separator in zip(self.members, self.texts[1:], strict=True):
+            pieces += [_flat(member), separator]
+        object.__setattr__(self, "text", "".join(pieces))
 
 
 _Span: TypeAlias = "tuple[str | _Group, ...]"
@@ -213,25 +221,19 @@ def _parse_group(marked: str, index: int) -> tuple[_Group, int]:
 
 
 def _flat(span: _Span) -> str:
-    return "".join(item if isinstance(item, str) else _group_text(item) for item in span)
-
-
-def _group_text(group: _Group) -> str:
-    pieces = [group.texts[0]]
-    for member, text in zip(group.members, group.texts[1:], strict=True):
-        pieces += [_flat(member), text]
-    return "".join(pieces)
+    return "".join(item if isinstance(item, str) else item.text for item in span)
 
 
 # --- where a span may break ----------------------------------------------------------------------
 
 
-def _open_brace(text: str) -> bool:
-    """Whether ``text`` leaves a brace group open (\\frac{, _{, \\sqrt{): no line ends in one."""
+@functools.lru_cache(maxsize=8192)
+def _brace_balance(text: str) -> int:
+    """How many brace groups ``text`` leaves open (\\frac{, _{, \\sqrt{), less those it closes."""
     depth = 0
     for token in tokens(text):
         depth += {"{": 1, "}": -1}.get(token, 0)
-    return depth != 0
+    return depth
 
 
 def _balanced(text: str) -> str:
@@ -258,14 +260,14 @@ def _balanced(text: str) -> str:
 def _breakable_group(span: _Span) -> int | None:
     """The index in ``span`` of its widest group that a line may break inside, if any."""
     best: tuple[float, int] | None = None
+    depth = 0  # brace groups open before the item: no line ends inside one
     for index, item in enumerate(span):
-        if isinstance(item, str):
-            continue
-        if _open_brace(_flat(span[:index])):
-            continue
-        width = formula_width(_group_text(item))
-        if best is None or width > best[0]:
-            best = (width, index)
+        text = item if isinstance(item, str) else item.text
+        if not isinstance(item, str) and depth == 0:
+            width = formula_width(text)
+            if best is None or width > best[0]:
+                best = (width, index)
+        depth += _brace_balance(text)
     return None if best is None else best[1]
 
 

@@ -8,6 +8,7 @@ of their two lines, and the spaces TeX puts around binary operators and relation
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 # The page of templates/document.tex.j2 (11pt article, 2.5cm margins), in em of 10.95pt.
@@ -122,6 +123,12 @@ def tokens(latex: str) -> list[str]:
 
 def formula_width(latex: str, *, display: bool = True) -> float:
     """The estimated width of math-mode ``latex`` in em (display style, or inline)."""
+    return _width(latex, display)
+
+
+@functools.lru_cache(maxsize=8192)
+def _width(latex: str, display: bool) -> float:
+    # remembered: line breaking measures a nested group again at each level it looks into
     return _Measure(tokens(latex)).span(1.0, display, italic=True)
 
 
