@@ -105,14 +105,15 @@ def solve(spec: ProblemSpec) -> Part:
     terms = [c * x.T * A.T * A * x, -2 * c * x.T * A.T * b, c * b.T * b]
     if s.ridge:
         terms.append(c * s.lam * x.T * x)
-    gradient = sp.MatAdd(*terms).diff(x)
-    # a term without x (bᵀb) is a constant; sympy would leave its derivative unevaluated
+    # ∇f = Σ ∇(term), each term differentiated once (a term without x, bᵀb, is a constant:
+    # sympy would leave its derivative unevaluated)
     pieces = [t.diff(x) if x in t.free_symbols else sp.ZeroMatrix(s.n, 1) for t in terms]
+    gradient = sp.MatAdd(*pieces).doit()
     collected = sp.MatMul(s.shifted(A.T * A), x, evaluate=False)
-    # ∇f = Σ ∇(term), and ∇f / (2c) = (AᵀA + λI)x − Aᵀb: the normal equations are the gradient
-    for claim in (sp.MatAdd(*pieces) - gradient, gradient / (2 * c) - collected + A.T * b):
-        if claim.doit().expand().doit() != sp.ZeroMatrix(s.n, 1):
-            raise VerificationError(f"least squares: the gradient steps disagree ({claim})")
+    # ∇f / (2c) = (AᵀA + λI)x − Aᵀb: the normal equations are the gradient
+    claim = gradient / (2 * c) - collected + A.T * b
+    if claim.doit().expand().doit() != sp.ZeroMatrix(s.n, 1):
+        raise VerificationError(f"least squares: the gradient steps disagree ({claim})")
     closed = sp.Inverse(s.shifted(A.T * A, evaluate=True)) * A.T * b
     svd_form = s.V * sp.Inverse(s.shifted(s.S.T * s.S, evaluate=True)) * s.S.T * s.U.T * b
     entry = Line(Tex(rf"{tex(x[ENTRY, 0])}^{{\star}}"), _split_fraction(_entry_sum(s, ENTRY)))
