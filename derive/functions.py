@@ -379,7 +379,7 @@ def generic_function(name: str) -> sp.FunctionClass:
     """An arbitrary differentiable function ``name`` (a problem's "any nonlinearity σ").
 
     Its derivative is the function ``name'``, printed f'(x); numeric checks instantiate the
-    pair as (sin, cos), see ``derive.evaluate``.
+    pair as (sin, cos), see ``derive.numeric_functions``.
     """
     if name not in _GENERIC:
         # an undefined sympy function (srepr: Function('f')) that knows its derivative

@@ -13,7 +13,7 @@ import pytest
 import sympy as sp
 
 from derive.errors import DeriveError, ShapeError, UnsupportedError
-from derive.evaluate import Evaluator, _erf, _normal_cdf, _normal_pdf
+from derive.evaluate import Evaluator
 from derive.functions import relu
 from derive.functions_piecewise import (
     ExtremeIndicator,
@@ -26,6 +26,7 @@ from derive.functions_piecewise import (
 )
 from derive.grade import read_answer
 from derive.load import parse_network_text
+from derive.numeric_functions import _erf, _normal_cdf, _normal_pdf
 from derive.parse import TextSpan
 from derive.printing import tex
 from derive.roundtrip import check_printed
