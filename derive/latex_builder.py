@@ -44,6 +44,13 @@ class PoweredCall(Binary):
     written after it, w^{2}(1 − p)^{2}, belongs to the parentheses."""
 
 
+class PoweredName(Binary):
+    """``(name^{p}(argument))``: a powered call in parentheses of its own, so a power written
+    after them takes the whole product, (w^{2}(1 − p))^{2}; the power inside stays on the name.
+    Its own node: a plain quantity's call in parentheses, (w (x + y))^{2}, is one factor whose
+    square is the whole product's, not w² (x + y)."""
+
+
 @functools.lru_cache(maxsize=65536)
 def _printed_key(name: str) -> str:
     """A quantity's printed name, normalised as the reader normalises what it reads."""
@@ -131,9 +138,9 @@ class LatexBuilder(ExpressionBuilder):
                 bracket = Binary(node.op, call.argument, node.right, node.offset)
                 power = Binary("^", Name(call.function, call.offset), inner.right, inner.offset)
                 return self.build(Binary("*", power, bracket, call.offset))
-        if isinstance(node, Binary) and node.op == "^" and isinstance(node.left, Call):
+        if isinstance(node, PoweredCall | PoweredName) and isinstance(node.left, Call):
             call = node.left  # z^{3} (a + b): a quantity's power times the parentheses
-            if call.grouped and not self._is_function(call.function):
+            if not self._is_function(call.function):
                 power = Binary("^", Name(call.function, call.offset), node.right, node.offset)
                 return self.build(Binary("*", power, call.argument, call.offset))
         if not (isinstance(node, Binary) and node.op == "^" and isinstance(node.left, Name)):

@@ -24,7 +24,7 @@ import sympy as sp
 
 from derive import limits
 from derive.errors import ExpressionSyntaxError
-from derive.latex_builder import LatexBuilder, PoweredCall
+from derive.latex_builder import LatexBuilder, PoweredCall, PoweredName
 from derive.latex_names import normalize_name
 from derive.model import Shape
 from derive.parse import (
@@ -90,7 +90,7 @@ class _ToSyntaxTree(PlainSyntaxTree):
     def group(self, children: list[Node]) -> Node:
         (node,) = children
         if isinstance(node, PoweredCall):  # (w^{2}(1 - p))^{2} squares the whole product
-            return Binary(node.op, node.left, node.right, node.offset)
+            return PoweredName(node.op, node.left, node.right, node.offset)
         return super().group(children)
 
     def binary(self, children: list[lark.Token | Node]) -> Binary:

@@ -28,6 +28,7 @@ QUANTITIES = [
     quantity("alpha", (ONE, ONE)),
     quantity("c_prev", (ONE, ONE)),
     quantity("sigma^2", (ONE, ONE)),
+    quantity("r", (ONE, n)),
 ]
 SCOPE = Scope({q.name: q for q in QUANTITIES})
 SYMBOLS = {q.name: q.symbol for q in QUANTITIES}
@@ -42,6 +43,8 @@ def _sig(z: sp.Basic) -> sp.Basic:
     d = sp.Dummy()
     return ElementwiseApplyFunction(sp.Lambda(d, sigmoid(d)), z)
 
+
+CALL_FIFTH = (alpha * (1 + alpha)) ** 5
 
 READINGS = [
     ("adjoint-outer", r"\delta_{s} x^{\top}", delta_s * x.T),
@@ -71,6 +74,12 @@ READINGS = [
     ("abs-norm", r"\left|\alpha\right| + \left\|x\right\|", None),
     ("prime", r"\sigma'\left(s\right)", None),
     ("quantity-call", r"W_{1} \left(x\right)", W1 * x),
+    # a quantity's call in parentheses of its own is one factor: the power takes all of it
+    ("quantity-call-squared", r"(\alpha (\mathit{reg} + 1))^{2}", (alpha * (reg + 1)) ** 2),
+    ("row-call-squared", r"(r (x + x))^{2}", sp.Trace(SYMBOLS["r"] * (x + x)) ** 2),
+    ("call-powers-twice", r"(\alpha (1 + \alpha))^{2} (\alpha (1 + \alpha))^{3}", CALL_FIFTH),
+    ("powered-name-squared", r"(\alpha^{2}(1 - \mathit{reg}))^{2}", (alpha**2 * (1 - reg)) ** 2),
+    ("powered-name", r"\alpha^{2}(1 - \mathit{reg})", alpha**2 * (1 - reg)),
     ("layout", r"\begin{aligned} & s \\ &\quad + t \end{aligned}", s + t),
     ("variance-name", r"\sqrt{\sigma^{2} + 1}", sp.sqrt(variance + 1)),
     ("entry", r"\delta_{s,i} + x_{i}", delta_s[i, 0] + x[i, 0]),
