@@ -111,17 +111,17 @@ _LAZY_IMPORTS = (
 @functools.cache
 def _warm_up() -> None:
     """Load in this process what every worker would otherwise load again for itself: the
-    solving code and every problem kind, both grammars' parsers, and the modules SymPy and
-    NumPy import on first use (``_LAZY_IMPORTS``). A worker is a fork, so it inherits all of
-    it; this process waits for workers anyway."""
+    solving code and every problem kind, both grammars' parsers with their lexers compiled,
+    and the modules SymPy and NumPy import on first use (``_LAZY_IMPORTS``). A worker is a
+    fork, so it inherits all of it; this process waits for workers anyway."""
     import importlib
 
     from derive import latex_reader, parse, problems, solve  # noqa: F401
 
     for name in (*_LAZY_IMPORTS, *problems.KINDS.values()):
         importlib.import_module(name)
-    latex_reader.parser()
-    parse.parser()
+    parse.build_scanners(latex_reader.parser())
+    parse.build_scanners(parse.parser())
 
 
 class Pending(Generic[T]):

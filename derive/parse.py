@@ -321,6 +321,15 @@ def parser() -> lark.Lark:
     )
 
 
+def build_scanners(built: lark.Lark) -> None:
+    """Compile the regular expressions of every lexer state of ``built`` now: lark compiles a
+    state's on its first token there (tens of milliseconds for a page of formulas), which a
+    forked worker would otherwise do again. A lark without per-state lexers is left as it is."""
+    lexers = getattr(getattr(built.parser, "lexer", None), "lexers", None)
+    for state_lexer in (lexers or {}).values():
+        getattr(state_lexer, "scanner", None)
+
+
 def _parse(text: str, start: str, span: TextSpan | None) -> object:
     """The transformed parse of ``text`` from the grammar rule ``start``."""
     where = span or TextSpan("<string>")
