@@ -103,6 +103,10 @@ _LAZY_IMPORTS = (
     "sympy.tensor.array.expressions.from_array_to_matrix",
     "sympy.tensor.array.expressions.from_matrix_to_array",
     "sympy.assumptions.satask",
+    "sympy.assumptions.lra_satask",
+    "sympy.assumptions.handlers.calculus",
+    "sympy.assumptions.handlers.matrices",
+    "sympy.stats.compound_rv",
     "sympy.concrete.delta",
     "numpy.random",
 )
