@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from importlib import resources
 from typing import cast
 
 import lark
@@ -38,6 +37,7 @@ from derive.parse import (
     Summation,
     TextSpan,
     check_nesting,
+    lalr_parser,
     start_offset,
 )
 from derive.parse import ToSyntaxTree as PlainSyntaxTree
@@ -178,8 +178,7 @@ def _node(item: lark.Token | Node) -> Node:
 
 @functools.cache
 def parser() -> lark.Lark:
-    grammar = resources.files("derive").joinpath("latex.lark").read_text(encoding="utf-8")
-    return lark.Lark(grammar, start="expression", parser="lalr", transformer=_ToSyntaxTree())
+    return lalr_parser("latex.lark", "expression", _ToSyntaxTree())
 
 
 def parse_latex(text: str, *, span: TextSpan | None = None) -> Node:

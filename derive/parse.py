@@ -16,7 +16,7 @@ from typing import Literal, cast
 import lark
 import sympy as sp
 
-from derive import limits
+from derive import cache, limits
 from derive.errors import ExpressionSyntaxError, LimitError, Location
 
 Operator = Literal["+", "-", "*", "/", ".*", "./", "^", ".^"]
@@ -312,13 +312,24 @@ def _check_digits(text: str, offset: int) -> None:
 
 @functools.cache
 def parser() -> lark.Lark:
-    grammar = resources.files("derive").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return lark.Lark(
-        grammar,
-        start=["equation", "expression"],
-        parser="lalr",
-        transformer=ToSyntaxTree(),
-    )
+    return lalr_parser("grammar.lark", ["equation", "expression"], ToSyntaxTree())
+
+
+def lalr_parser(
+    grammar_file: str, start: str | list[str], transformer: lark.Transformer
+) -> lark.Lark:
+    """An LALR parser for derive's grammar file ``grammar_file``, its tables kept in derive's
+    cache directory (lark checks a hash of the grammar, its options and versions before using
+    them; a cache that cannot be read or written is skipped): building them takes 30–50 ms,
+    reading them a few."""
+    grammar = resources.files("derive").joinpath(grammar_file).read_text(encoding="utf-8")
+    folder = cache.directory() / "parsers"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        stored: str | bool = str(folder / f"{grammar_file}.tables")
+    except OSError:
+        stored = False
+    return lark.Lark(grammar, start=start, parser="lalr", transformer=transformer, cache=stored)
 
 
 def build_scanners(built: lark.Lark) -> None:
