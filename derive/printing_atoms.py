@@ -280,7 +280,12 @@ class AtomPrinting(LatexPrinter):
         return rf"\operatorname{{softmax}}\left({argument}\right)"
 
     def _print_DiagMatrix(self, expr: DiagMatrix) -> str:
-        return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
+        # the reader's diag takes a column (of a row it is a matrix's diagonal): the row r that
+        # sympy's diag(rᵀ) = diag(r) leaves is printed diag(rᵀ)
+        vector = expr.args[0]
+        if vector.shape[0] == 1 and vector.shape[1] != 1:
+            vector = vector.arg if isinstance(vector, sp.Transpose) else sp.Transpose(vector)
+        return rf"\operatorname{{diag}}\left({self._print(vector)}\right)"
 
     def _print_OneMatrix(self, expr: sp.OneMatrix) -> str:
         # a row of ones is the transpose of the column 1: sum(x) = 1ᵀ x

@@ -126,6 +126,14 @@ CASES: list[tuple[str, sp.Basic, str]] = [
     ("trace-scalar-in-product", t * sp.Trace(-(x.T * x)), r"t (- x^{\top} x)"),
     ("trace-matrix", sp.Trace(X * X.T), r"\operatorname{tr}(X X^{\top})"),
     ("diag", DiagMatrix(s), r"\operatorname{diag}(s)"),
+    # diag reads a column: a row is printed transposed, a transposed column bare
+    ("diag-of-a-row", DiagMatrix(sp.MatrixSymbol("w", 1, n)), r"\operatorname{diag}(w^{\top})"),
+    ("diag-of-a-transposed-column", DiagMatrix(s.T), r"\operatorname{diag}(s)"),
+    (
+        "diag-of-a-row-product",
+        DiagMatrix(x.T * W1.T),
+        r"\operatorname{diag}((x^{\top} W_{1}^{\top})^{\top})",
+    ),
     ("inverse", sp.Inverse(X * X.T), r"(X X^{\top})^{-1}"),
     ("inverse-symbol", sp.Inverse(sp.MatrixSymbol("A", k, k)), "A^{-1}"),
     # index form
