@@ -323,7 +323,7 @@ def _largest_differences(
             if expected.shape != found.shape:
                 worst[n] = np.inf
                 continue
-            scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-12)
+            scale = max(_largest_entry(expected), _largest_term(evaluate, expr), 1e-12)
             difference = float(np.max(np.abs(expected - found), initial=0.0)) / scale
             worst[n] = max(worst[n], difference)
             checked[n] += 1
@@ -331,6 +331,19 @@ def _largest_differences(
                 unfinished.append(n)
         pending = unfinished
     return worst
+
+
+def _largest_entry(value: np.ndarray) -> float:
+    return float(np.max(np.abs(value), initial=0.0))
+
+
+def _largest_term(evaluate: Evaluator, expr: sp.Basic) -> float:
+    """The largest entry of a term of the sum ``expr`` (0 for a single term): a sum that cancels
+    at the point (δ ⊙ a − δ ⊙ 𝕀 ⊙ a with every 𝕀 = 1) is 0 up to rounding, and is compared at
+    the scale of its terms, where its rounding lives."""
+    if not isinstance(expr, sp.Add | sp.MatAdd):
+        return 0.0
+    return max(_largest_entry(np.asarray(evaluate(term), dtype=complex)) for term in expr.args)
 
 
 def _largest_difference_of_sums(expr: sp.Basic, read: sp.Basic, rng: np.random.Generator) -> float:
