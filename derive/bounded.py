@@ -120,12 +120,12 @@ def _warm_up() -> None:
     fork, so it inherits all of it; this process waits for workers anyway."""
     import importlib
 
-    from derive import latex_reader, parse, problems, solve  # noqa: F401
+    from derive import grammars, latex_reader, parse, problems, solve  # noqa: F401
 
     for name in (*_LAZY_IMPORTS, *problems.KINDS.values()):
         importlib.import_module(name)
-    parse.build_scanners(latex_reader.parser())
-    parse.build_scanners(parse.parser())
+    grammars.build_scanners(latex_reader.parser())
+    grammars.build_scanners(parse.parser())
 
 
 class Pending(Generic[T]):

@@ -23,6 +23,7 @@ import sympy as sp
 
 from derive import limits
 from derive.errors import ExpressionSyntaxError
+from derive.grammars import lalr_parser
 from derive.latex_builder import LatexBuilder, PoweredCall, PoweredName
 from derive.latex_names import normalize_name
 from derive.model import Shape
@@ -37,7 +38,6 @@ from derive.parse import (
     Summation,
     TextSpan,
     check_nesting,
-    lalr_parser,
     start_offset,
 )
 from derive.parse import ToSyntaxTree as PlainSyntaxTree

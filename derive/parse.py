@@ -10,14 +10,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from fractions import Fraction
-from importlib import resources
 from typing import Literal, cast
 
 import lark
 import sympy as sp
 
-from derive import cache, limits
+from derive import limits
 from derive.errors import ExpressionSyntaxError, LimitError, Location
+from derive.grammars import lalr_parser
 
 Operator = Literal["+", "-", "*", "/", ".*", "./", "^", ".^"]
 
@@ -313,32 +313,6 @@ def _check_digits(text: str, offset: int) -> None:
 @functools.cache
 def parser() -> lark.Lark:
     return lalr_parser("grammar.lark", ["equation", "expression"], ToSyntaxTree())
-
-
-def lalr_parser(
-    grammar_file: str, start: str | list[str], transformer: lark.Transformer
-) -> lark.Lark:
-    """An LALR parser for derive's grammar file ``grammar_file``, its tables kept in derive's
-    cache directory (lark checks a hash of the grammar, its options and versions before using
-    them; a cache that cannot be read or written is skipped): building them takes 30–50 ms,
-    reading them a few."""
-    grammar = resources.files("derive").joinpath(grammar_file).read_text(encoding="utf-8")
-    folder = cache.directory() / "parsers"
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        stored: str | bool = str(folder / f"{grammar_file}.tables")
-    except OSError:
-        stored = False
-    return lark.Lark(grammar, start=start, parser="lalr", transformer=transformer, cache=stored)
-
-
-def build_scanners(built: lark.Lark) -> None:
-    """Compile the regular expressions of every lexer state of ``built`` now: lark compiles a
-    state's on its first token there (tens of milliseconds for a page of formulas), which a
-    forked worker would otherwise do again. A lark without per-state lexers is left as it is."""
-    lexers = getattr(getattr(built.parser, "lexer", None), "lexers", None)
-    for state_lexer in (lexers or {}).values():
-        getattr(state_lexer, "scanner", None)
 
 
 def _parse(text: str, start: str, span: TextSpan | None) -> object:

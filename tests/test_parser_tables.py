@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from derive import cache
-from derive.parse import ToSyntaxTree, lalr_parser
+from derive.grammars import lalr_parser
+from derive.parse import ToSyntaxTree
 
 START = ["equation", "expression"]
 
