@@ -320,6 +320,15 @@ class SourcePrinter:
         form = BINARY_FORMS[node.op]
         left = self._left_operand(printed_left, form)
         right = self._right_operand(node.right, form)
+        if (
+            form.kind == printed_left.kind == "matrix product"
+            and left == printed_left.tex
+            and right.startswith(("(", r"\left("))
+        ):
+            # (w x) (x + y): without its parentheses the product reads w (x (x + y)), the
+            # name before the parentheses taking them as its argument, which a 1×1 w x
+            # (a scalar) does not survive
+            left = parenthesized(left)
         between = form.tex
         if form.tex == " " and _reads_as_one_number(left, right):
             between = r" \cdot "

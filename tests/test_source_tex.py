@@ -174,3 +174,16 @@ def test_solution_shows_the_setup_in_the_users_order() -> None:
     main, variant = solution.parts
     assert [line.value for line in main.setup] == [eq.rhs for eq in network_from(LSTM).equations]
     assert variant.setup[0].value is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("h = (w1 * x) (x + y)", "(w_{1} x) (x + y)"),  # a 1×1 product before a bracket
+        ("h = (w1 * x) (x ./ (1 + x))", r"(w_{1} x) (x \oslash (1 + x))"),
+        ("h = W * V * (x + y)", "(W V) (x + y)"),
+        ("h = (w1 * x) x", "w_{1} x x"),  # no bracket follows: nothing to take as argument
+    ],
+)
+def test_a_product_before_a_bracket_keeps_its_parentheses(text: str, expected: str) -> None:
+    assert equation_tex(text, quantities={"w1", "x", "y", "W", "V"}) == expected
