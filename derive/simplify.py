@@ -61,13 +61,14 @@ def _tidy_node(node: sp.Basic) -> sp.Basic:
         return _common_factor(sp.MatAdd(*terms).doit(deep=False))
     if isinstance(node, sp.MatMul):
         coefficient, matrices = node.as_coeff_matrices()
+        count = len(matrices)
         flat_coefficient, flat = _flattened(coefficient, matrices)
         inner, folded = _fold_ones(flat)
         folds = inner != 1 or len(folded) < len(flat)  # ones met, perhaps across a nesting
         if folds:
             coefficient, matrices = flat_coefficient * inner, folded
         matrices = [m for m in matrices if not isinstance(m, sp.Identity)] or [matrices[0]]
-        if len(matrices) < len(node.as_coeff_matrices()[1]) or folds:
+        if len(matrices) < count or folds:
             node = sp.MatMul(coefficient, *matrices) if coefficient != 1 else sp.MatMul(*matrices)
             if len(matrices) == 1:
                 return matrices[0] if coefficient == 1 else node
@@ -137,7 +138,8 @@ def _flattened(
     for matrix in matrices:
         if isinstance(matrix, sp.MatMul):
             inner, factors = matrix.as_coeff_matrices()
-            coefficient, flat = coefficient * inner, [*flat, *factors]
+            coefficient = coefficient * inner
+            flat.extend(factors)
         else:
             flat.append(matrix)
     return coefficient, flat
